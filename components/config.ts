@@ -1,0 +1,500 @@
+// Stack config -> one typed, validated ClusterSpec. Every bad input fails here,
+// before any resource is registered, with a message naming the key and the fix.
+import { broadcastOf, formatIPv4, networkOf, parseIPv4, sameSubnet } from "./net";
+
+/** The namespace of every pairstore stack config key. */
+export const NAMESPACE = "pairstore";
+
+/** How to reach a node over SSH. */
+export interface SshSpec {
+    /** Address or DNS name the controller connects to. */
+    host: string;
+    /** SSH port. */
+    port: number;
+    /** Login user; steps run through `sudo -n` unless it is root. */
+    user: string;
+    /** Pinned host key ("ssh-ed25519 AAAA..."), or undefined when the stack opted out. */
+    hostKey?: string;
+}
+
+/** The public IP a node owns and heartbeat moves to its peer. */
+export interface PublicIpSpec {
+    /** The address. */
+    address: string;
+    /** Prefix length of its subnet. */
+    prefix: number;
+    /** Interface it is brought up on (the same name on both nodes of a pair). */
+    interface: string;
+    /** Broadcast address of the subnet. */
+    broadcast: string;
+    /** Default gateway set when the address comes up (IPaddr_gw). */
+    gateway: string;
+}
+
+/** One storage host. */
+export interface NodeSpec {
+    /** Host name; also heartbeat's node name. */
+    name: string;
+    /** SSH connection. */
+    ssh: SshSpec;
+    /** Public address served to clients. */
+    publicIp: PublicIpSpec;
+    /** Address on the pair's internal network (replication, peer fallback, DAV). */
+    internalAddress: string;
+}
+
+/** Two nodes that mirror each other. */
+export interface PairSpec {
+    /** Pair name. */
+    name: string;
+    /** Exactly two nodes, first one is provisioned first. */
+    nodes: [NodeSpec, NodeSpec];
+}
+
+/** A domain whose files the cluster stores and serves. */
+export interface DomainSpec {
+    /** Domain name; files are served as `<shard>.image.<name>`. */
+    name: string;
+    /** The internal DAV/peer port of this domain. */
+    internalPort: number;
+}
+
+/** tmpfs log directories and their 5-minute processing. */
+export interface LogsSpec {
+    /** tmpfs size per log directory (mount option `size=`). */
+    tmpfsSize: string;
+    /** Command that receives the rotated log files as arguments. */
+    processCommand: string;
+    /** systemd time span between two runs of the log processing. */
+    interval: string;
+    /** Days the default processor keeps compressed logs on disk. */
+    keepDays: number;
+}
+
+/** Everything the program needs, validated. */
+export interface ClusterSpec {
+    /** Domains served by every pair. */
+    domains: DomainSpec[];
+    /** The pairs, in config order. */
+    pairs: PairSpec[];
+    /** Root directory of stored files (`<dataRoot>/<domain>/image`). */
+    dataRoot: string;
+    /** Public HTTP port. */
+    publicPort: number;
+    /** Extra Debian packages to install on every node. */
+    extraPackages: string[];
+    /** sysctl key -> value applied from /etc/sysctl.d. */
+    sysctl: Record<string, string>;
+    /** `nofile` soft and hard limit. */
+    nofile: number;
+    /** Log tmpfs and processing. */
+    logs: LogsSpec;
+    /** Render every step in check mode: report drift, change nothing. */
+    checkMode: boolean;
+}
+
+/** The seed's /etc/sysctl.conf, the defaults of `pairstore:sysctl`. */
+export const DEFAULT_SYSCTL: Readonly<Record<string, string>> = {
+    "net.ipv4.icmp_echo_ignore_broadcasts": "1",
+    "net.ipv4.conf.all.rp_filter": "1",
+    "fs.inotify.max_user_watches": "65536",
+    "fs.inotify.max_queued_events": "65536",
+    "net.ipv4.conf.default.promote_secondaries": "1",
+    "net.ipv4.conf.all.promote_secondaries": "1",
+    "net.ipv4.ip_nonlocal_bind": "1",
+    "net.netfilter.nf_conntrack_max": "500000",
+    "net.nf_conntrack_max": "500000",
+    "net.ipv4.tcp_max_syn_backlog": "30000",
+    "net.ipv4.tcp_max_tw_buckets": "2000000",
+    "net.core.netdev_max_backlog": "100000",
+    "net.ipv4.tcp_tw_reuse": "0",
+    "net.ipv4.tcp_tw_recycle": "0",
+    "net.ipv4.tcp_fin_timeout": "30",
+    "net.ipv4.tcp_keepalive_time": "1800",
+    "net.core.wmem_max": "8388608",
+    "net.core.rmem_max": "8388608",
+    "net.ipv4.tcp_rmem": "4096 87380 8388608",
+    "net.ipv4.tcp_wmem": "4096 87380 8388608",
+    "net.core.somaxconn": "2048",
+    "kernel.pid_max": "65536",
+};
+
+/** Defaults of every optional key. */
+export const DEFAULTS = {
+    dataRoot: "/srv/images",
+    publicPort: 80,
+    nofile: 75000,
+    logs: {
+        tmpfsSize: "256m",
+        processCommand: "/usr/local/lib/pairstore/archive-logs",
+        interval: "5min",
+        keepDays: 14,
+    } as LogsSpec,
+    sshPort: 22,
+    sshUser: "root",
+};
+
+/** Config keys this program reads; anything else under `pairstore:` is a typo. */
+export const KNOWN_KEYS = [
+    "domains", "pairs", "dataRoot", "publicPort", "extraPackages", "sysctl", "nofile", "logs",
+    "checkMode", "sshPrivateKey", "allowUnpinnedHostKeys",
+] as const;
+
+/** Ports a domain's internal port must not take. */
+const RESERVED_PORTS: Record<number, string> = { 22: "ssh", 873: "rsyncd", 694: "heartbeat" };
+
+/** Thrown with every problem found, one per line. */
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid pairstore stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+/** The stack's raw config: key (without namespace) -> parsed value. */
+export type RawConfig = Record<string, unknown>;
+
+/** Extra facts about the raw config that are not values (secrets are never read here). */
+export interface ConfigFacts {
+    /** Keys present in the stack config (without namespace). */
+    presentKeys: string[];
+    /** Keys stored as Pulumi secrets. */
+    secretKeys: string[];
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
+const IFACE = /^[a-zA-Z0-9_.-]{1,15}$/;
+const SIZE = /^[1-9][0-9]*[kmg]?$/;
+const TIMESPAN = /^[1-9][0-9]*(s|sec|min|m|h)$/;
+const SYSCTL_KEY = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
+const PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
+
+/**
+ * Validates raw stack config into a ClusterSpec. Collects every problem before
+ * throwing, so a user fixes a config in one round.
+ */
+export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterSpec {
+    const problems: string[] = [];
+    const bad = (msg: string) => problems.push(msg);
+    const key = (k: string) => `${NAMESPACE}:${k}`;
+
+    for (const k of facts.presentKeys) {
+        if (!(KNOWN_KEYS as readonly string[]).includes(k)) {
+            const near = KNOWN_KEYS.find((known) => known.toLowerCase().startsWith(k.toLowerCase().slice(0, 4)));
+            bad(`${key(k)} is not a pairstore setting${near ? `; did you mean ${key(near)}?` : ""} (remove it with \`pulumi config rm ${key(k)}\`)`);
+        }
+    }
+
+    if (!facts.presentKeys.includes("sshPrivateKey")) {
+        bad(`${key("sshPrivateKey")} is missing: set it with \`pulumi config set --secret ${key("sshPrivateKey")} < ~/.ssh/id_ed25519\``);
+    } else if (!facts.secretKeys.includes("sshPrivateKey")) {
+        bad(`${key("sshPrivateKey")} is stored in plain text: set it again with \`pulumi config set --secret ${key("sshPrivateKey")} < ~/.ssh/id_ed25519\``);
+    }
+
+    const allowUnpinned = bool(raw.allowUnpinnedHostKeys, key("allowUnpinnedHostKeys"), false, bad);
+    const checkMode = bool(raw.checkMode, key("checkMode"), false, bad);
+    const dataRoot = str(raw.dataRoot, key("dataRoot"), DEFAULTS.dataRoot, bad);
+    if (!/^\/[A-Za-z0-9_.\/-]*[A-Za-z0-9_.-]$/.test(dataRoot) || dataRoot.includes("..")) {
+        bad(`${key("dataRoot")} "${dataRoot}" must be an absolute path without "..", for example /srv/images`);
+    }
+    const publicPort = port(raw.publicPort, key("publicPort"), DEFAULTS.publicPort, bad);
+    const nofile = int(raw.nofile, key("nofile"), DEFAULTS.nofile, bad);
+    if (nofile < 1024 || nofile > 1048576) bad(`${key("nofile")} ${nofile} must be between 1024 and 1048576`);
+
+    const domains = parseDomains(raw.domains, key("domains"), bad);
+    const pairs = parsePairs(raw.pairs, key("pairs"), allowUnpinned, bad);
+    checkUniqueness(pairs, bad);
+    checkPorts(domains, publicPort, bad);
+
+    const extraPackages = list(raw.extraPackages, key("extraPackages"), bad).map((p, i) => {
+        if (typeof p !== "string" || !PACKAGE.test(p)) bad(`${key("extraPackages")}[${i}] ${JSON.stringify(p)} is not a Debian package name`);
+        return String(p);
+    });
+
+    const sysctl = parseSysctl(raw.sysctl, key("sysctl"), bad);
+    const logs = parseLogs(raw.logs, key("logs"), bad);
+
+    if (problems.length > 0) throw new ConfigError(problems);
+    return { domains, pairs, dataRoot, publicPort, extraPackages, sysctl, nofile, logs, checkMode };
+}
+
+function parseDomains(value: unknown, k: string, bad: (m: string) => void): DomainSpec[] {
+    if (value === undefined) {
+        bad(`${k} is missing: list the domains served, for example [{name: example.com, internalPort: 8081}]`);
+        return [];
+    }
+    const items = list(value, k, bad);
+    if (items.length === 0) bad(`${k} is empty: list at least one domain, for example [{name: example.com, internalPort: 8081}]`);
+    const seen = new Set<string>();
+    return items.map((item, i) => {
+        const at = `${k}[${i}]`;
+        const o = obj(item, at, bad);
+        const name = str(o.name, `${at}.name`, "", bad).toLowerCase();
+        if (!HOSTNAME.test(name) || !name.includes(".")) bad(`${at}.name "${name}" is not a domain name like example.com`);
+        if (seen.has(name)) bad(`${at}.name "${name}" is listed twice; list each domain once`);
+        seen.add(name);
+        if (o.internalPort === undefined) bad(`${at}.internalPort is missing: give each domain its own internal DAV port, for example ${8081 + i}`);
+        const internalPort = port(o.internalPort, `${at}.internalPort`, 0, bad);
+        unknownFields(o, ["name", "internalPort"], at, bad);
+        return { name, internalPort };
+    });
+}
+
+function parsePairs(value: unknown, k: string, allowUnpinned: boolean, bad: (m: string) => void): PairSpec[] {
+    if (value === undefined) {
+        bad(`${k} is missing: list the server pairs, each with exactly two nodes`);
+        return [];
+    }
+    const items = list(value, k, bad);
+    if (items.length === 0) bad(`${k} is empty: list at least one pair of two nodes`);
+    let nodeCount = 0;
+    const pairs = items.map((item, i) => {
+        const at = `${k}[${i}]`;
+        const o = obj(item, at, bad);
+        const name = str(o.name, `${at}.name`, "", bad);
+        if (!NODE_NAME.test(name)) bad(`${at}.name "${name}" must be lower-case letters, digits and dashes`);
+        const nodes = list(o.nodes, `${at}.nodes`, bad);
+        nodeCount += nodes.length;
+        if (nodes.length !== 2) {
+            bad(`${at} (${name}) has ${nodes.length} node${nodes.length === 1 ? "" : "s"}; a pair has exactly two: ` +
+                (nodes.length < 2 ? "add its peer node" : "move the extra nodes into a pair of their own"));
+        }
+        unknownFields(o, ["name", "nodes"], at, bad);
+        const parsed = nodes.map((n, j) => parseNode(n, `${at}.nodes[${j}]`, allowUnpinned, bad));
+        if (parsed.length === 2) checkPeers(parsed[0], parsed[1], at, bad);
+        return { name, nodes: parsed as [NodeSpec, NodeSpec] };
+    });
+    if (nodeCount % 2 === 1) {
+        bad(`${k} has ${nodeCount} nodes, an odd number; servers are added in pairs: add a node or remove one`);
+    }
+    return pairs;
+}
+
+function parseNode(value: unknown, at: string, allowUnpinned: boolean, bad: (m: string) => void): NodeSpec {
+    const o = obj(value, at, bad);
+    const name = str(o.name, `${at}.name`, "", bad);
+    if (!NODE_NAME.test(name)) bad(`${at}.name "${name}" must be a host name: lower-case letters, digits and dashes`);
+    const sshRaw = obj(o.ssh, `${at}.ssh`, bad);
+    const ssh: SshSpec = {
+        host: str(sshRaw.host, `${at}.ssh.host`, "", bad),
+        port: port(sshRaw.port, `${at}.ssh.port`, DEFAULTS.sshPort, bad),
+        user: str(sshRaw.user, `${at}.ssh.user`, DEFAULTS.sshUser, bad),
+        hostKey: sshRaw.hostKey === undefined ? undefined : str(sshRaw.hostKey, `${at}.ssh.hostKey`, "", bad).trim(),
+    };
+    if (!ssh.host || !(parseIPv4(ssh.host) !== undefined || HOSTNAME.test(ssh.host))) {
+        bad(`${at}.ssh.host "${ssh.host}" must be an IPv4 address or a host name`);
+    }
+    if (!/^[a-z_][a-z0-9_-]*$/.test(ssh.user)) bad(`${at}.ssh.user "${ssh.user}" is not a valid user name`);
+    if (ssh.hostKey === undefined) {
+        if (!allowUnpinned) {
+            bad(`${at}.ssh.hostKey is missing: pin the host key (the output of \`ssh-keyscan -t ed25519 ${ssh.host || "HOST"} | cut -d' ' -f2-\`), ` +
+                `or opt out for the whole stack with \`pulumi config set ${NAMESPACE}:allowUnpinnedHostKeys true\``);
+        }
+    } else {
+        ssh.hostKey = ssh.hostKey.split(/\s+/).slice(0, 2).join(" ");
+        if (!HOST_KEY.test(ssh.hostKey)) bad(`${at}.ssh.hostKey must look like "ssh-ed25519 AAAA..." (key type and base64 key)`);
+    }
+    unknownFields(sshRaw, ["host", "port", "user", "hostKey"], `${at}.ssh`, bad);
+
+    const ipRaw = obj(o.publicIp, `${at}.publicIp`, bad);
+    const address = str(ipRaw.address, `${at}.publicIp.address`, "", bad);
+    const addr = parseIPv4(address);
+    if (addr === undefined) bad(`${at}.publicIp.address "${address}" is not an IPv4 address`);
+    const prefix = int(ipRaw.prefix, `${at}.publicIp.prefix`, -1, bad);
+    const prefixOk = prefix >= 8 && prefix <= 30;
+    if (!prefixOk) bad(`${at}.publicIp.prefix ${prefix} must be a prefix length between 8 and 30, for example 24`);
+    const iface = str(ipRaw.interface, `${at}.publicIp.interface`, "", bad);
+    if (!IFACE.test(iface)) bad(`${at}.publicIp.interface "${iface}" is not an interface name like eth1`);
+    const gateway = str(ipRaw.gateway, `${at}.publicIp.gateway`, "", bad);
+    const gw = parseIPv4(gateway);
+    if (gw === undefined) bad(`${at}.publicIp.gateway "${gateway}" is not an IPv4 address`);
+    let broadcast = ipRaw.broadcast === undefined ? "" : str(ipRaw.broadcast, `${at}.publicIp.broadcast`, "", bad);
+    if (addr !== undefined && prefixOk) {
+        const net = networkOf(addr, prefix);
+        const bc = formatIPv4(broadcastOf(addr, prefix));
+        if (addr === parseIPv4(net.split("/")[0]) || addr === broadcastOf(addr, prefix)) {
+            bad(`${at}.publicIp.address ${address} is the network or broadcast address of ${net}; pick a host address`);
+        }
+        if (gw !== undefined && !sameSubnet(addr, gw, prefix)) {
+            bad(`${at}.publicIp.address ${address}/${prefix} is outside the subnet of its gateway ${gateway}: ` +
+                `fix the address, the prefix or ${at}.publicIp.gateway`);
+        }
+        if (gw !== undefined && gw === addr) bad(`${at}.publicIp.gateway ${gateway} is the node's own address`);
+        if (broadcast === "") broadcast = bc;
+        else if (broadcast !== bc) {
+            bad(`${at}.publicIp.broadcast ${broadcast} is not the broadcast address of ${net}; use ${bc} or leave it out`);
+        }
+    }
+    unknownFields(ipRaw, ["address", "prefix", "interface", "broadcast", "gateway"], `${at}.publicIp`, bad);
+
+    const internalAddress = str(o.internalAddress, `${at}.internalAddress`, "", bad);
+    if (parseIPv4(internalAddress) === undefined) bad(`${at}.internalAddress "${internalAddress}" is not an IPv4 address`);
+    unknownFields(o, ["name", "ssh", "publicIp", "internalAddress"], at, bad);
+    return {
+        name, ssh, internalAddress,
+        publicIp: { address, prefix, interface: iface, broadcast, gateway },
+    };
+}
+
+/** Heartbeat moves each public IP to the peer, so both must live on the same subnet and interface. */
+function checkPeers(a: NodeSpec, b: NodeSpec, at: string, bad: (m: string) => void) {
+    const ipA = parseIPv4(a.publicIp.address);
+    const ipB = parseIPv4(b.publicIp.address);
+    if (ipA === undefined || ipB === undefined) return;
+    if (a.publicIp.interface !== b.publicIp.interface) {
+        bad(`${at}: ${b.name}'s publicIp.interface ${b.publicIp.interface} differs from ${a.name}'s ${a.publicIp.interface}; ` +
+            `heartbeat brings each IP up on the peer under the same name, so use one interface name for both`);
+    }
+    if (a.publicIp.prefix !== b.publicIp.prefix || !sameSubnet(ipA, ipB, a.publicIp.prefix)) {
+        bad(`${at}: ${a.name} (${a.publicIp.address}/${a.publicIp.prefix}) and ${b.name} (${b.publicIp.address}/${b.publicIp.prefix}) ` +
+            `are not on one public subnet; each node takes over its peer's IP, so put both in the same subnet`);
+    }
+}
+
+function checkUniqueness(pairs: PairSpec[], bad: (m: string) => void) {
+    const first = new Map<string, string>();
+    const once = (what: string, value: string, where: string) => {
+        if (!value) return;
+        const k = `${what}=${value}`;
+        const prev = first.get(k);
+        if (prev) bad(`${where} uses ${what} ${value}, already used by ${prev}; every node needs its own`);
+        else first.set(k, where);
+    };
+    pairs.forEach((p, i) => {
+        once("pair name", p.name, `${NAMESPACE}:pairs[${i}]`);
+        p.nodes.forEach((n, j) => {
+            const at = `${NAMESPACE}:pairs[${i}].nodes[${j}] (${n.name})`;
+            once("node name", n.name, at);
+            once("ssh address", `${n.ssh.host}:${n.ssh.port}`, at);
+            once("public IP", n.publicIp.address, at);
+            once("internal address", n.internalAddress, at);
+        });
+    });
+}
+
+function checkPorts(domains: DomainSpec[], publicPort: number, bad: (m: string) => void) {
+    const used = new Map<number, string>([[publicPort, `${NAMESPACE}:publicPort`]]);
+    for (const [p, what] of Object.entries(RESERVED_PORTS)) {
+        if (Number(p) === publicPort) bad(`${NAMESPACE}:publicPort ${publicPort} is ${what}'s port; pick another, for example 80`);
+        used.set(Number(p), what);
+    }
+    domains.forEach((d, i) => {
+        if (!d.internalPort) return;
+        const prev = used.get(d.internalPort);
+        if (prev) bad(`${NAMESPACE}:domains[${i}].internalPort ${d.internalPort} is already used by ${prev}; give each domain its own port`);
+        else used.set(d.internalPort, `${NAMESPACE}:domains[${i}].internalPort (${d.name})`);
+    });
+}
+
+function parseSysctl(value: unknown, k: string, bad: (m: string) => void): Record<string, string> {
+    const merged: Record<string, string> = { ...DEFAULT_SYSCTL };
+    if (value === undefined) return merged;
+    const o = obj(value, k, bad);
+    for (const [name, v] of Object.entries(o)) {
+        if (!SYSCTL_KEY.test(name)) {
+            bad(`${k}.${name} is not a sysctl key like net.core.somaxconn`);
+            continue;
+        }
+        if (v === null) {
+            delete merged[name];
+            continue;
+        }
+        if (typeof v !== "string" && typeof v !== "number") {
+            bad(`${k}.${name} must be a number or a string of numbers, or null to leave the key alone`);
+            continue;
+        }
+        const text = String(v).trim().replace(/\s+/g, " ");
+        if (!/^[0-9a-zA-Z _.:-]+$/.test(text)) bad(`${k}.${name} value "${text}" has characters a sysctl value does not take`);
+        merged[name] = text;
+    }
+    if (merged["net.ipv4.tcp_tw_recycle"] !== undefined && merged["net.ipv4.tcp_tw_recycle"] !== "0") {
+        bad(`${k}.net.ipv4.tcp_tw_recycle must stay 0: it drops connections from clients behind NAT (and Linux 4.12 removed it); set it to 0 or null`);
+    }
+    return merged;
+}
+
+function parseLogs(value: unknown, k: string, bad: (m: string) => void): LogsSpec {
+    const o = value === undefined ? {} : obj(value, k, bad);
+    const logs: LogsSpec = {
+        tmpfsSize: str(o.tmpfsSize, `${k}.tmpfsSize`, DEFAULTS.logs.tmpfsSize, bad),
+        processCommand: str(o.processCommand, `${k}.processCommand`, DEFAULTS.logs.processCommand, bad),
+        interval: str(o.interval, `${k}.interval`, DEFAULTS.logs.interval, bad),
+        keepDays: int(o.keepDays, `${k}.keepDays`, DEFAULTS.logs.keepDays, bad),
+    };
+    if (!SIZE.test(logs.tmpfsSize)) bad(`${k}.tmpfsSize "${logs.tmpfsSize}" must be a size like 256m or 1g`);
+    if (!TIMESPAN.test(logs.interval)) bad(`${k}.interval "${logs.interval}" must be a time span like 5min, 300s or 1h`);
+    if (!logs.processCommand.startsWith("/") || /['\n]/.test(logs.processCommand)) {
+        bad(`${k}.processCommand must be an absolute path to a program (it gets the rotated log files as arguments), without quotes`);
+    }
+    if (logs.keepDays < 1) bad(`${k}.keepDays must be at least 1`);
+    unknownFields(o, ["tmpfsSize", "processCommand", "interval", "keepDays"], k, bad);
+    return logs;
+}
+
+// --- small typed readers; each reports a wrong type by key and falls back to a default ---
+
+function list(v: unknown, k: string, bad: (m: string) => void): unknown[] {
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+        bad(`${k} must be a list`);
+        return [];
+    }
+    return v;
+}
+
+function obj(v: unknown, k: string, bad: (m: string) => void): Record<string, unknown> {
+    if (v === undefined) {
+        bad(`${k} is missing`);
+        return {};
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        bad(`${k} must be an object`);
+        return {};
+    }
+    return v as Record<string, unknown>;
+}
+
+function str(v: unknown, k: string, dflt: string, bad: (m: string) => void): string {
+    if (v === undefined) {
+        if (dflt === "") bad(`${k} is missing`);
+        return dflt;
+    }
+    if (typeof v !== "string" && typeof v !== "number") {
+        bad(`${k} must be a string`);
+        return dflt;
+    }
+    return String(v);
+}
+
+function int(v: unknown, k: string, dflt: number, bad: (m: string) => void): number {
+    if (v === undefined) return dflt;
+    const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n)) {
+        bad(`${k} must be a whole number`);
+        return dflt;
+    }
+    return n;
+}
+
+function port(v: unknown, k: string, dflt: number, bad: (m: string) => void): number {
+    const p = int(v, k, dflt, bad);
+    if (v !== undefined && (p < 1 || p > 65535)) bad(`${k} ${p} is not a TCP port (1-65535)`);
+    return p;
+}
+
+function bool(v: unknown, k: string, dflt: boolean, bad: (m: string) => void): boolean {
+    if (v === undefined) return dflt;
+    if (v === true || v === "true") return true;
+    if (v === false || v === "false") return false;
+    bad(`${k} must be true or false`);
+    return dflt;
+}
+
+function unknownFields(o: Record<string, unknown>, allowed: string[], at: string, bad: (m: string) => void) {
+    for (const f of Object.keys(o)) {
+        if (!allowed.includes(f)) bad(`${at}.${f} is not a known field; expected one of: ${allowed.join(", ")}`);
+    }
+}

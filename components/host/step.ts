@@ -1,0 +1,84 @@
+// The step layer: one step = one idempotent converge script run over SSH by
+// @pulumi/command's remote.Command. create and update run the same script;
+// file content travels on stdin so `pulumi preview --diff` shows the text.
+import * as pulumi from "@pulumi/pulumi";
+import { digest, readTemplate, render, shq, shqList } from "./template";
+
+/** A step as pure data: what roles return and tests inspect. */
+export interface StepSpec {
+    /** Unique within a node; the resource is named `<node>-<name>`. */
+    name: string;
+    /** Body of the converge script (bash), run after files/steps/prelude.sh. */
+    script: string;
+    /** Content handed to the script on stdin (the file it manages). */
+    stdin?: pulumi.Input<string>;
+    /** Body of the script run when the step is removed from the program. */
+    deleteScript?: string;
+    /** The step carries a secret: its output is not logged and stays secret. */
+    secret?: boolean;
+    /** Stands in for stdin in the node revision when stdin is not plain text. */
+    stdinDigest?: string;
+}
+
+/** Options of a rendered command. */
+export interface CommandOptions {
+    /** Login user; anything but root runs the script through `sudo -n`. */
+    user: string;
+    /** Render in check mode: report what would change, change nothing. */
+    check: boolean;
+}
+
+/** The full script text of a step body: prelude, body, final changed/ok line. */
+export function stepScript(name: string, body: string, check: boolean): string {
+    const prelude = render("steps/prelude.sh", { step: shq(name) });
+    // CHECK lives in the script text: sshd drops environment it does not AcceptEnv.
+    const text = prelude.replace(/^CHECK=0$/m, `CHECK=${check ? 1 : 0}`) + body + readTemplate("steps/finish.sh");
+    return text;
+}
+
+/** The command line remote.Command runs: the script as one `bash -c` word. */
+export function stepCommand(name: string, body: string, opts: CommandOptions): string {
+    const cmd = `bash -c ${shq(stepScript(name, body, opts.check))}`;
+    return opts.user === "root" ? cmd : `sudo -n ${cmd}`;
+}
+
+/** A revision string that changes whenever any of the steps would run differently. */
+export function revisionOf(steps: StepSpec[]): string {
+    return digest(...steps.flatMap((s) => [s.name, s.script, typeof s.stdin === "string" ? s.stdin : s.stdinDigest ?? ""]));
+}
+
+/** A managed file: content on stdin, installed atomically, validated first when `validate` is given. */
+export function fileStep(name: string, file: { path: string; content: string; mode?: string; validate?: string }): StepSpec {
+    return {
+        name,
+        script: render("steps/file.sh", {
+            path: shq(file.path),
+            mode: file.mode ?? "644",
+            validate: shq(file.validate ?? ""),
+        }),
+        stdin: file.content,
+        deleteScript: render("steps/file-delete.sh", { path: shq(file.path) }),
+    };
+}
+
+/** A systemd unit handler: (re)starts `unit` only when `served` (its files' content) changed. */
+export function serviceStep(name: string, unit: string, served: string[], action: "restart" | "reload" | "none"): StepSpec {
+    return {
+        name,
+        script: render("steps/service.sh", { unit: shq(unit), hash: digest(...served), action }),
+        deleteScript: render("steps/service-delete.sh", { unit: shq(unit) }),
+    };
+}
+
+/** The health gate of a node: waits until its units are active and mounts in place. */
+export function healthStep(revision: string, units: string[], mounts: string[], timeoutSeconds = 60): StepSpec {
+    return {
+        name: "health",
+        script: render("steps/health.sh", {
+            revision,
+            units: shqList(units),
+            mounts: shqList(mounts),
+            timeout: timeoutSeconds,
+        }),
+    };
+}

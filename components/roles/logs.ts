@@ -1,0 +1,37 @@
+// nginx logs on tmpfs (fstab + mounted), handed to a processing command and
+// emptied by a systemd timer every `logs.interval`.
+import type { ClusterSpec } from "../config";
+import { LIB_DIR, LOG_ARCHIVE_DIR, NGINX_PID, UNIT_DIR, logDirOf } from "../paths";
+import { fileStep, serviceStep, type StepSpec } from "../host/step";
+import { render, shq, shqList } from "../host/template";
+
+/** The tmpfs log directories of a node, one per domain. */
+export function logDirs(spec: Pick<ClusterSpec, "domains">): string[] {
+    return spec.domains.map((d) => logDirOf(d.name));
+}
+
+/** Steps: scripts, units, mounts and the timer's handler. */
+export function logsRole(spec: Pick<ClusterSpec, "domains" | "logs">): StepSpec[] {
+    const dirs = logDirs(spec);
+    const rotate = render("logs/rotate-logs", {
+        dirs: shqList(dirs),
+        process_command: shq(spec.logs.processCommand),
+        nginx_pid: shq(NGINX_PID),
+    });
+    const archive = render("logs/archive-logs", { archive_dir: shq(LOG_ARCHIVE_DIR), keep_days: spec.logs.keepDays });
+    const service = render("logs/pairstore-logs.service", { dirs: dirs.join(" ") });
+    const timer = render("logs/pairstore-logs.timer", { interval: spec.logs.interval });
+    return [
+        fileStep("logs-rotate-script", { path: `${LIB_DIR}/rotate-logs`, content: rotate, mode: "755", validate: "bash -n {}" }),
+        fileStep("logs-archive-script", { path: `${LIB_DIR}/archive-logs`, content: archive, mode: "755", validate: "bash -n {}" }),
+        fileStep("logs-service-unit", { path: `${UNIT_DIR}/pairstore-logs.service`, content: service }),
+        fileStep("logs-timer-unit", { path: `${UNIT_DIR}/pairstore-logs.timer`, content: timer }),
+        {
+            name: "logs-mounts",
+            script: render("steps/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
+            // Empty list: the converge script unmounts what it managed (after processing the logs).
+            deleteScript: render("steps/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }),
+        },
+        serviceStep("logs-timer", "pairstore-logs.timer", [rotate, archive, service, timer], "restart"),
+    ];
+}

@@ -1,0 +1,17 @@
+// Debian packages every node needs, installed only when missing.
+import type { ClusterSpec } from "../config";
+import { render, shqList } from "../host/template";
+import type { StepSpec } from "../host/step";
+
+/** Packages the foundation roles use (sysctl, modprobe, mount tools, gzip). */
+export const BASE_PACKAGES = ["procps", "kmod", "util-linux", "gzip"];
+
+/** The sorted package list of a node. */
+export function nodePackages(spec: Pick<ClusterSpec, "extraPackages">): string[] {
+    return [...new Set([...BASE_PACKAGES, ...spec.extraPackages])].sort();
+}
+
+/** The packages step. */
+export function packagesRole(spec: Pick<ClusterSpec, "extraPackages">): StepSpec[] {
+    return [{ name: "packages", script: render("steps/packages.sh", { packages: shqList(nodePackages(spec)) }) }];
+}

@@ -1,0 +1,2 @@
+# The file is no longer managed: remove it (never a stored file).
+rm -f {{path}}

@@ -1,0 +1,2 @@
+
+if [ "$changed" = 1 ]; then echo changed; else echo ok; fi

@@ -1,0 +1,15 @@
+# Health gate: the node is healthy when its units are active and its mounts
+# are in place. The peer's changing steps wait for this gate (rolling apply).
+# Node revision (reruns the gate whenever the node changed): {{revision}}
+UNITS=({{units}})
+MOUNTS=({{mounts}})
+deadline=$((SECONDS + {{timeout}}))
+while :; do
+    bad=()
+    for u in "${UNITS[@]}"; do systemctl is-active -q "$u" || bad+=("unit $u is $(systemctl is-active "$u" || true)"); done
+    for m in "${MOUNTS[@]}"; do mountpoint -q "$m" || bad+=("$m is not mounted"); done
+    [ ${#bad[@]} -eq 0 ] && break
+    [ "$SECONDS" -lt "$deadline" ] || fail "node is not healthy: ${bad[*]}"
+    sleep 1
+done
+echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place"

@@ -1,0 +1,157 @@
+// Child process of the executing harness: runs the real program under
+// pulumi.runtime.setMocks, where every command:remote:* resource is executed
+// over SSH with the command provider's semantics. Request on stdin (it holds
+// secrets, so never argv or env), result JSON to the file the request names.
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { readFileSync, renameSync, writeFileSync } from "fs";
+import type { HarnessRequest, HarnessResult, HarnessState, StateEntry } from "./types";
+import { runRemote, type Connection } from "./ssh";
+
+const REMOTE_COMMAND = "command:remote:Command";
+
+function canonical(v: unknown): string {
+    if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+    if (v && typeof v === "object") {
+        return `{${Object.keys(v).sort().filter((k) => (v as any)[k] !== undefined)
+            .map((k) => `${JSON.stringify(k)}:${canonical((v as any)[k])}`).join(",")}}`;
+    }
+    return JSON.stringify(v);
+}
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Mocks receive secrets in their wire form {sig: secret, value}; the provider sees plain values. */
+function unwrapSecrets(v: any): any {
+    if (Array.isArray(v)) return v.map(unwrapSecrets);
+    if (v && typeof v === "object") {
+        if (v[SIG_KEY] === SECRET_SIG) return unwrapSecrets(v.value);
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+    }
+    return v;
+}
+
+async function main() {
+    const req: HarnessRequest = JSON.parse(readFileSync(0, "utf8"));
+    let state: HarnessState = { version: 1, seq: 0, resources: {} };
+    try {
+        state = JSON.parse(readFileSync(req.stateFile, "utf8"));
+    } catch { /* first run */ }
+    const saveState = () => {
+        if (req.preview) return;
+        writeFileSync(`${req.stateFile}.tmp`, JSON.stringify(state, null, 1), { mode: 0o600 });
+        renameSync(`${req.stateFile}.tmp`, req.stateFile);
+    };
+    const result: HarnessResult = {
+        ok: true, created: [], updated: [], unchanged: [], deleted: [], changedSteps: [], failed: [], stdout: {}, outputs: undefined,
+    };
+    const log = (name: string, text: string) => {
+        for (const line of text.split("\n").filter((l) => l.trim() !== "")) process.stderr.write(`[${name}] ${line}\n`);
+    };
+    const privateKey = req.config["pairstore:sshPrivateKey"];
+    const seen = new Set<string>();
+
+    const execute = async (name: string, conn: Connection, cmd: string | undefined, stdin: string | undefined, quiet: boolean) => {
+        if (!cmd) return { code: 0, stdout: "", stderr: "" };
+        const r = await runRemote(conn, cmd, stdin);
+        if (!quiet) log(name, r.stdout + r.stderr);
+        if (r.code !== 0) {
+            const detail = quiet ? "(output hidden: the step carries secrets)" : (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-8).join("\n");
+            throw new Error(`step ${name} failed on ${conn.host} (exit ${r.code}): ${detail}`);
+        }
+        return r;
+    };
+
+    await pulumi.runtime.setMocks({
+        async newResource(args: pulumi.runtime.MockResourceArgs) {
+            if (args.type !== REMOTE_COMMAND) return { id: `${args.name}-id`, state: args.inputs };
+            const key = `${args.type}::${args.name}`;
+            if (seen.has(key)) throw new Error(`duplicate resource name ${args.name}`);
+            seen.add(key);
+            const inputs = unwrapSecrets(args.inputs);
+            const hash = createHash("sha256").update(canonical(inputs)).digest("hex");
+            const prev = state.resources[key];
+            const quiet = inputs.logging === "none";
+            if (prev && prev.hash === hash) {
+                result.unchanged.push(args.name);
+                return { id: prev.id, state: { ...inputs, stdout: prev.stdout ?? "", stderr: "" } };
+            }
+            const op = prev ? "update" : "create";
+            (op === "create" ? result.created : result.updated).push(args.name);
+            if (req.preview) {
+                process.stderr.write(`${op === "create" ? "+" : "~"} ${args.name}\n`);
+                return { id: `${args.name}-id`, state: inputs };
+            }
+            const cmd = op === "update" ? (inputs.update ?? inputs.create) : inputs.create;
+            try {
+                const r = await execute(args.name, inputs.connection, cmd, inputs.stdin, quiet);
+                const last = r.stdout.trim().split("\n").pop();
+                if (last === "changed") result.changedSteps.push(args.name);
+                if (!quiet) result.stdout[args.name] = r.stdout;
+                const entry: StateEntry = {
+                    hash, id: prev?.id ?? `${args.name}-${Date.now()}`, seq: prev?.seq ?? ++state.seq,
+                    delete: inputs.delete,
+                    connection: { host: inputs.connection.host, port: inputs.connection.port, user: inputs.connection.user, hostKey: inputs.connection.hostKey },
+                    stdout: quiet ? undefined : r.stdout,
+                };
+                state.resources[key] = entry;
+                saveState();
+                return { id: entry.id, state: { ...inputs, stdout: r.stdout, stderr: r.stderr } };
+            } catch (e) {
+                result.ok = false;
+                result.failed.push({ name: args.name, message: (e as Error).message });
+                throw e;
+            }
+        },
+        call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+    }, "pairstore", req.stack, req.preview);
+    pulumi.runtime.setAllConfig(req.config, req.secretKeys);
+
+    const rejections: string[] = [];
+    process.on("unhandledRejection", (e) => rejections.push(String((e as Error)?.message ?? e)));
+    try {
+        // Required here, after the mocks: the program reads config at construction.
+        const { program } = await import("../../components/program");
+        const outputs = await pulumi.runtime.runInPulumiStack(async () => program());
+        await (pulumi.runtime as any).waitForRPCs();
+        result.outputs = outputs;
+    } catch (e) {
+        result.ok = false;
+        result.failed.push({ name: "program", message: (e as Error).message });
+    }
+    // Dependents of a failed step never register: that is the engine's behaviour too.
+    if (result.failed.length === 0 && rejections.length > 0) {
+        result.ok = false;
+        result.failed.push(...rejections.map((m) => ({ name: "program", message: m })));
+    }
+
+    // Resources the program no longer registers are deleted, newest first, as the engine does (only after a clean run).
+    if (result.ok) {
+        const gone = Object.entries(state.resources).filter(([k]) => !seen.has(k)).sort((a, b) => b[1].seq - a[1].seq);
+        for (const [key, entry] of gone) {
+            const name = key.split("::")[1];
+            result.deleted.push(name);
+            if (req.preview) {
+                process.stderr.write(`- ${name}\n`);
+                continue;
+            }
+            try {
+                await execute(name, { ...entry.connection, privateKey }, entry.delete, undefined, false);
+                delete state.resources[key];
+                saveState();
+            } catch (e) {
+                result.ok = false;
+                result.failed.push({ name, message: (e as Error).message });
+                break;
+            }
+        }
+    }
+    writeFileSync(req.resultFile, JSON.stringify(result), { mode: 0o600 });
+    process.exit(0);
+}
+
+main().catch((e) => {
+    process.stderr.write(`harness: ${e?.stack ?? e}\n`);
+    process.exit(2);
+});

@@ -1,0 +1,57 @@
+// The lab cluster: two pairs of real Debian hosts on this machine, and the
+// stack config that describes them to pairstore.
+import { nodePackages } from "../../components/roles/packages";
+import { PUBLIC_GATEWAY, PUBLIC_PREFIX, type LabHost } from "./hosts";
+
+/** The lab's stack name. */
+export const LAB_STACK = "lab";
+
+/** Lab nodes: management/internal network 10.77.0.0/24, public network 198.51.100.0/24. */
+export const LAB_PAIRS = [
+    { name: "pair-1", nodes: [{ name: "node-1a", octet: 11 }, { name: "node-1b", octet: 12 }] },
+    { name: "pair-2", nodes: [{ name: "node-2a", octet: 13 }, { name: "node-2b", octet: 14 }] },
+];
+
+/** Lab domains. */
+export const LAB_DOMAINS = [
+    { name: "example.com", internalPort: 8081 },
+    { name: "example.org", internalPort: 8082 },
+];
+
+/** Hosts' hard nofile limit is this machine's (20000), so the lab asks for less. */
+export const LAB_NOFILE = 16384;
+
+/** Packages the lab's base image caches so hosts install them offline (this issue's and the next ones'). */
+export const LAB_CACHE_PACKAGES = [...new Set([
+    ...nodePackages({ extraPackages: [] }),
+    "rsync", "lsyncd", "heartbeat", "build-essential", "libpcre2-dev", "zlib1g-dev", "curl", "bind9", "bind9-dnsutils",
+])].sort();
+
+/** Every lab host. */
+export function labHosts(): LabHost[] {
+    return LAB_PAIRS.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `10.77.0.${n.octet}`, publicIp: `198.51.100.${n.octet}` })));
+}
+
+/** The lab stack config, as the Pulumi CLI hands it to the program. */
+export function labConfig(hostKeys: Record<string, string>, privateKey: string, overrides: Record<string, unknown> = {}) {
+    const values: Record<string, unknown> = {
+        domains: LAB_DOMAINS,
+        pairs: LAB_PAIRS.map((p) => ({
+            name: p.name,
+            nodes: p.nodes.map((n) => ({
+                name: n.name,
+                ssh: { host: `10.77.0.${n.octet}`, user: "root", hostKey: hostKeys[n.name] },
+                publicIp: {
+                    address: `198.51.100.${n.octet}`, prefix: PUBLIC_PREFIX, interface: "eth1", gateway: PUBLIC_GATEWAY,
+                },
+                internalAddress: `10.77.0.${n.octet}`,
+            })),
+        })),
+        nofile: LAB_NOFILE,
+        logs: { tmpfsSize: "64m", interval: "5min" },
+        ...overrides,
+    };
+    const config: Record<string, string> = { "pairstore:sshPrivateKey": privateKey };
+    for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    return { config, secretKeys: ["pairstore:sshPrivateKey"] };
+}
