@@ -9,7 +9,11 @@ while :; do
     for u in "${UNITS[@]}"; do systemctl is-active -q "$u" || bad+=("unit $u is $(systemctl is-active "$u" || true)"); done
     for m in "${MOUNTS[@]}"; do mountpoint -q "$m" || bad+=("$m is not mounted"); done
     [ ${#bad[@]} -eq 0 ] && break
+    if [ "$CHECK" = 1 ]; then
+        change "node is not healthy: ${bad[*]}" || true
+        break
+    fi
     [ "$SECONDS" -lt "$deadline" ] || fail "node is not healthy: ${bad[*]}"
     sleep 1
 done
-echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place"
+[ ${#bad[@]} -gt 0 ] || echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place"

@@ -5,9 +5,19 @@ CONF={{conf}}
 MODULES=({{modules}})
 REFUSED_STATE=$STATE_DIR/sysctl-refused
 src=$(read_stdin)
+UNLOADABLE=$STATE_DIR/modules-unloadable
 for m in "${MODULES[@]}"; do
-    if [ ! -d "/sys/module/$m" ] && change "load kernel module $m"; then
-        modprobe "$m" 2>/dev/null || warn "kernel module $m could not be loaded here; its keys are reported below if missing"
+    [ ! -d "/sys/module/$m" ] || continue
+    if grep -qxF "$m" "$UNLOADABLE" 2>/dev/null; then
+        # Known: containers and locked-down kernels cannot load modules; not drift.
+        warn "kernel module $m cannot be loaded on this host; its keys are reported below"
+    elif [ "$CHECK" = 1 ]; then
+        change "load kernel module $m" || true
+    elif modprobe "$m" 2>/dev/null; then
+        change "load kernel module $m"
+    else
+        warn "kernel module $m could not be loaded on this host; its keys are reported below"
+        mkdir -p "$STATE_DIR" && echo "$m" >> "$UNLOADABLE"
     fi
 done
 norm() { tr -s ' \t' '  ' < "$1" | sed 's/^ //; s/ $//'; }

@@ -7,6 +7,9 @@ import { tmpdir } from "os";
 import * as path from "path";
 import type { HarnessRequest, HarnessResult } from "./types";
 
+/** Exit code of a runner whose run failed but wrote its result (see runner.ts). */
+const FAILED_EXIT = 3;
+
 export type { HarnessResult } from "./types";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -43,7 +46,7 @@ export async function runStack(stack: string, stateFile: string, config: Record<
             child.stdout.on("data", take);
             child.stderr.on("data", take);
             child.on("error", reject);
-            child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`harness runner exited ${code}:\n${out.slice(-4000)}`))));
+            child.on("close", (code) => (code === 0 || code === FAILED_EXIT ? resolve(out) : reject(new Error(`harness runner exited ${code}:\n${out.slice(-4000)}`))));
             child.stdin.end(JSON.stringify(req));
         });
         const result: HarnessResult = JSON.parse(readFileSync(req.resultFile, "utf8"));

@@ -9,6 +9,8 @@ import type { HarnessRequest, HarnessResult, HarnessState, StateEntry } from "./
 import { runRemote, type Connection } from "./ssh";
 
 const REMOTE_COMMAND = "command:remote:Command";
+/** Exit code of a run that failed but wrote its result. */
+const FAILED_EXIT = 3;
 
 function canonical(v: unknown): string {
     if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
@@ -51,6 +53,8 @@ async function main() {
     };
     const privateKey = req.config["pairstore:sshPrivateKey"];
     const seen = new Set<string>();
+    let inflight = 0;
+    let lastActivity = Date.now();
 
     const execute = async (name: string, conn: Connection, cmd: string | undefined, stdin: string | undefined, quiet: boolean) => {
         if (!cmd) return { code: 0, stdout: "", stderr: "" };
@@ -65,57 +69,80 @@ async function main() {
 
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
-            if (args.type !== REMOTE_COMMAND) return { id: `${args.name}-id`, state: args.inputs };
-            const key = `${args.type}::${args.name}`;
-            if (seen.has(key)) throw new Error(`duplicate resource name ${args.name}`);
-            seen.add(key);
-            const inputs = unwrapSecrets(args.inputs);
-            const hash = createHash("sha256").update(canonical(inputs)).digest("hex");
-            const prev = state.resources[key];
-            const quiet = inputs.logging === "none";
-            if (prev && prev.hash === hash) {
-                result.unchanged.push(args.name);
-                return { id: prev.id, state: { ...inputs, stdout: prev.stdout ?? "", stderr: "" } };
-            }
-            const op = prev ? "update" : "create";
-            (op === "create" ? result.created : result.updated).push(args.name);
-            if (req.preview) {
-                process.stderr.write(`${op === "create" ? "+" : "~"} ${args.name}\n`);
-                return { id: `${args.name}-id`, state: inputs };
-            }
-            const cmd = op === "update" ? (inputs.update ?? inputs.create) : inputs.create;
+            inflight++;
             try {
-                const r = await execute(args.name, inputs.connection, cmd, inputs.stdin, quiet);
-                const last = r.stdout.trim().split("\n").pop();
-                if (last === "changed") result.changedSteps.push(args.name);
-                if (!quiet) result.stdout[args.name] = r.stdout;
-                const entry: StateEntry = {
-                    hash, id: prev?.id ?? `${args.name}-${Date.now()}`, seq: prev?.seq ?? ++state.seq,
-                    delete: inputs.delete,
-                    connection: { host: inputs.connection.host, port: inputs.connection.port, user: inputs.connection.user, hostKey: inputs.connection.hostKey },
-                    stdout: quiet ? undefined : r.stdout,
-                };
-                state.resources[key] = entry;
-                saveState();
-                return { id: entry.id, state: { ...inputs, stdout: r.stdout, stderr: r.stderr } };
-            } catch (e) {
-                result.ok = false;
-                result.failed.push({ name: args.name, message: (e as Error).message });
-                throw e;
+                return await register(args);
+            } finally {
+                inflight--;
+                lastActivity = Date.now();
             }
         },
         call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
     }, "pairstore", req.stack, req.preview);
     pulumi.runtime.setAllConfig(req.config, req.secretKeys);
 
+    async function register(args: pulumi.runtime.MockResourceArgs) {
+        if (args.type !== REMOTE_COMMAND) return { id: `${args.name}-id`, state: args.inputs };
+        const key = `${args.type}::${args.name}`;
+        if (seen.has(key)) throw new Error(`duplicate resource name ${args.name}`);
+        seen.add(key);
+        const inputs = unwrapSecrets(args.inputs);
+        const hash = createHash("sha256").update(canonical(inputs)).digest("hex");
+        const prev = state.resources[key];
+        const quiet = inputs.logging === "none";
+        if (prev && prev.hash === hash) {
+            result.unchanged.push(args.name);
+            if (prev.stdout !== undefined) result.stdout[args.name] = prev.stdout;
+            return { id: prev.id, state: { ...inputs, stdout: prev.stdout ?? "", stderr: "" } };
+        }
+        const op = prev ? "update" : "create";
+        (op === "create" ? result.created : result.updated).push(args.name);
+        if (req.preview) {
+            process.stderr.write(`${op === "create" ? "+" : "~"} ${args.name}\n`);
+            return { id: `${args.name}-id`, state: inputs };
+        }
+        const cmd = op === "update" ? (inputs.update ?? inputs.create) : inputs.create;
+        try {
+            const r = await execute(args.name, inputs.connection, cmd, inputs.stdin, quiet);
+            const last = r.stdout.trim().split("\n").pop();
+            if (last === "changed") result.changedSteps.push(args.name);
+            if (!quiet) result.stdout[args.name] = r.stdout;
+            const entry: StateEntry = {
+                hash, id: prev?.id ?? `${args.name}-${Date.now()}`, seq: prev?.seq ?? ++state.seq,
+                delete: inputs.delete,
+                connection: { host: inputs.connection.host, port: inputs.connection.port, user: inputs.connection.user, hostKey: inputs.connection.hostKey },
+                stdout: quiet ? undefined : r.stdout,
+            };
+            state.resources[key] = entry;
+            saveState();
+            return { id: entry.id, state: { ...inputs, stdout: r.stdout, stderr: r.stderr } };
+        } catch (e) {
+            result.ok = false;
+            result.failed.push({ name: args.name, message: (e as Error).message });
+            throw e;
+        }
+    }
+
     const rejections: string[] = [];
     process.on("unhandledRejection", (e) => rejections.push(String((e as Error)?.message ?? e)));
+    // After a failure the failed step's dependents never register and the
+    // program never completes, as in the engine: the run ends once nothing
+    // else is in flight.
+    const stalled = new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+            if (result.failed.length > 0 && inflight === 0 && Date.now() - lastActivity > 1000) {
+                clearInterval(timer);
+                resolve();
+            }
+        }, 200);
+    });
     try {
         // Required here, after the mocks: the program reads config at construction.
         const { program } = await import("../../components/program");
-        const outputs = await pulumi.runtime.runInPulumiStack(async () => program());
-        await (pulumi.runtime as any).waitForRPCs();
-        result.outputs = outputs;
+        await Promise.race([stalled, (async () => {
+            result.outputs = await pulumi.runtime.runInPulumiStack(async () => program());
+            await (pulumi.runtime as any).waitForRPCs();
+        })()]);
     } catch (e) {
         result.ok = false;
         result.failed.push({ name: "program", message: (e as Error).message });
@@ -148,7 +175,9 @@ async function main() {
         }
     }
     writeFileSync(req.resultFile, JSON.stringify(result), { mode: 0o600 });
-    process.exit(0);
+    // A failed step leaves its dependents' promises pending, which the SDK would
+    // report as leaks on a zero exit; FAILED_EXIT says "failed, result written".
+    process.exit(result.ok ? 0 : FAILED_EXIT);
 }
 
 main().catch((e) => {

@@ -43,7 +43,7 @@ export interface HarnessResult {
     /** Steps that ran and whose script reported `changed`. */
     changedSteps: string[];
     failed: Array<{ name: string; message: string }>;
-    /** stdout of the steps that ran (steps that carry secrets are left out). */
+    /** stdout of every step, as last recorded (steps that carry secrets are left out). */
     stdout: Record<string, string>;
     /** Stack outputs. */
     outputs: any;

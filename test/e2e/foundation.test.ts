@@ -1,0 +1,145 @@
+// The foundation on real hosts: packages, kernel tuning, limits, tmpfs log
+// mounts and the log timer, idempotence, reboot, drift detection, bad config.
+import { beforeAll, expect, it } from "vitest";
+import { DEFAULT_SYSCTL } from "../../components/config";
+import { applyLab } from "../lab/lab";
+import { rebootHost } from "../lab/hosts";
+import { LAB_DOMAINS, LAB_NOFILE } from "../lab/topology";
+import { describeLab, labHosts, labReady, onHost } from "./lab-env";
+
+const NODES = labHosts().map((h) => h.name);
+const LOG_DIRS = LAB_DOMAINS.map((d) => `/var/log/nginx/image.${d.name}`);
+
+/** Keys the sysctl step named as missing from the kernel or refused by the host. */
+function reportedKeys(stdout: string): { missing: string[]; refused: string[] } {
+    const line = (prefix: string) => stdout.split("\n").find((l) => l.startsWith(prefix))?.slice(prefix.length) ?? "";
+    return {
+        missing: line("sysctl: not in this kernel, not written: ").split(" ").filter(Boolean),
+        refused: [...line("sysctl: refused by this host, not written: ").matchAll(/([a-z0-9_.]+) \(wants/g)].map((m) => m[1]),
+    };
+}
+
+async function sysctlValue(node: string, key: string): Promise<string> {
+    return (await onHost(node, `cat /proc/sys/${key.replace(/\./g, "/")}`)).replace(/\s+/g, " ");
+}
+
+describeLab("foundation on the lab hosts", () => {
+    let first: Awaited<ReturnType<typeof labReady>>;
+    beforeAll(async () => {
+        first = await labReady();
+    });
+
+    it("applies every kernel key the host accepts and names the others", async () => {
+        for (const node of NODES) {
+            const out = first.stdout[`${node}-sysctl`];
+            expect(out, `${node}-sysctl output`).toBeDefined();
+            const { missing, refused } = reportedKeys(out);
+            // Removed in Linux 4.12: never written, always named.
+            expect(missing).toContain("net.ipv4.tcp_tw_recycle");
+            const conf = await onHost(node, "cat /etc/sysctl.d/60-pairstore.conf");
+            expect(conf).not.toMatch(/tcp_tw_recycle/);
+            for (const [key, value] of Object.entries(DEFAULT_SYSCTL)) {
+                if (missing.includes(key) || refused.includes(key)) {
+                    expect(conf, `${key} is reported, so it is not in the file`).not.toMatch(new RegExp(`^${key.replace(/\./g, "\\.")} =`, "m"));
+                    continue;
+                }
+                expect(await sysctlValue(node, key), `${node} ${key}`).toBe(value);
+                expect(conf).toContain(`${key} = ${value}`);
+            }
+            // Some keys must really be applied here (per-namespace network keys).
+            expect(await sysctlValue(node, "net.ipv4.tcp_fin_timeout")).toBe("30");
+            expect(await sysctlValue(node, "net.core.somaxconn")).toBe("2048");
+        }
+    });
+
+    it("sets nofile limits for login sessions", async () => {
+        for (const node of NODES) {
+            const file = await onHost(node, "cat /etc/security/limits.d/60-pairstore.conf");
+            expect(file).toMatch(new RegExp(`^\\*\\s+soft\\s+nofile\\s+${LAB_NOFILE}$`, "m"));
+            expect(file).toMatch(new RegExp(`^root\\s+hard\\s+nofile\\s+${LAB_NOFILE}$`, "m"));
+            expect(await onHost(node, "ulimit -Sn; ulimit -Hn")).toBe(`${LAB_NOFILE}\n${LAB_NOFILE}`);
+        }
+    });
+
+    it("mounts tmpfs log directories from fstab", async () => {
+        for (const node of NODES) {
+            const fstab = await onHost(node, "cat /etc/fstab");
+            for (const dir of LOG_DIRS) {
+                expect(fstab).toMatch(new RegExp(`^tmpfs ${dir} tmpfs size=64m,`, "m"));
+                expect(await onHost(node, `findmnt -n -o FSTYPE,OPTIONS --mountpoint ${dir}`)).toMatch(/^tmpfs .*size=65536k/);
+            }
+        }
+    });
+
+    it("processes and empties the logs with an active timer", async () => {
+        const node = NODES[0];
+        expect(await onHost(node, "systemctl is-active pairstore-logs.timer")).toBe("active");
+        expect(await onHost(node, "systemctl show -p TimersMonotonic --value pairstore-logs.timer")).toMatch(/OnUnitActiveUSec=5min/);
+        const dir = LOG_DIRS[0];
+        const marker = `GET /e2e-${Date.now()} HTTP/1.1`;
+        await onHost(node, `echo '${marker}' >> ${dir}/access.log && systemctl start pairstore-logs.service`);
+        expect(await onHost(node, `ls -A ${dir}`)).toBe("");
+        const archived = await onHost(node, `zcat /var/log/pairstore-archive/image.${LAB_DOMAINS[0].name}/access-*.log.gz`);
+        expect(archived).toContain(marker);
+    });
+
+    it("changes nothing on a second apply", async () => {
+        const again = await applyLab();
+        expect(again.ok).toBe(true);
+        expect(again.created.length + again.updated.length + again.deleted.length).toBe(0);
+        expect(again.changedSteps).toEqual([]);
+        expect(again.unchanged.length).toBe(first.created.length + first.updated.length + first.unchanged.length);
+    });
+
+    it("keeps everything in force after a reboot", async () => {
+        const node = "node-1b";
+        // A value changed by hand must be put back by the boot-time tuning, not survive by accident.
+        await onHost(node, "sysctl -q -w net.ipv4.tcp_fin_timeout=45");
+        await rebootHost(labHosts().find((h) => h.name === node)!);
+        expect(await sysctlValue(node, "net.ipv4.tcp_fin_timeout")).toBe("30");
+        expect(await onHost(node, "systemctl is-active pairstore-sysctl.service pairstore-logs.timer")).toBe("active\nactive");
+        for (const dir of LOG_DIRS) expect(await onHost(node, `findmnt -n -o FSTYPE --mountpoint ${dir}`)).toBe("tmpfs");
+        expect(await onHost(node, "ulimit -Hn")).toBe(String(LAB_NOFILE));
+    });
+
+    it("reports drift in check mode without changing it, and the next apply puts it back", async () => {
+        const node = "node-2a";
+        await onHost(node, "sysctl -q -w net.ipv4.tcp_keepalive_time=999 && umount /var/log/nginx/image.example.org");
+        const check = await applyLab({ checkMode: "true" });
+        expect(check.ok).toBe(true);
+        expect(check.stdout[`${node}-sysctl`]).toContain("would: set net.ipv4.tcp_keepalive_time = 1800 (now 999)");
+        expect(check.stdout[`${node}-logs-mounts`]).toContain("would: mount tmpfs on /var/log/nginx/image.example.org");
+        // Other nodes have no drift: every one of their steps reports ok.
+        for (const [step, out] of Object.entries(check.stdout)) {
+            if (!step.startsWith(node)) expect(out.trim().split("\n").pop(), step).toBe("ok");
+        }
+        expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("999");
+
+        const fix = await applyLab();
+        expect(fix.ok).toBe(true);
+        expect(fix.changedSteps).toEqual(expect.arrayContaining([`${node}-sysctl`, `${node}-logs-mounts`]));
+        expect(fix.changedSteps.filter((s) => !s.startsWith(node))).toEqual([]);
+        expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("1800");
+        expect(await onHost(node, "findmnt -n -o FSTYPE --mountpoint /var/log/nginx/image.example.org")).toBe("tmpfs");
+    });
+
+    it("rejects bad config before touching any host", async () => {
+        await onHost("node-1a", "rm -f /tmp/e2e-untouched && touch /tmp/e2e-untouched");
+        const r = await applyLab({ nofile: 5, publicPort: 22 });
+        expect(r.ok).toBe(false);
+        const message = r.failed.map((f) => f.message).join("\n");
+        expect(message).toContain("pairstore:nofile 5 must be between 1024 and 1048576");
+        expect(message).toContain("pairstore:publicPort 22 is ssh's port");
+        expect(r.created.length + r.updated.length + r.deleted.length).toBe(0);
+        expect(await onHost("node-1a", "ls /tmp/e2e-untouched")).toBe("/tmp/e2e-untouched");
+    });
+
+    it("refuses a nofile limit above the host's hard limit and keeps the old file", async () => {
+        const r = await applyLab({ nofile: 30000 });
+        expect(r.ok).toBe(false);
+        expect(r.failed[0].message).toMatch(/pairstore:nofile 30000 is above this host's hard limit \(20000/);
+        expect(await onHost("node-1a", "ulimit -Hn")).toBe(String(LAB_NOFILE));
+        const back = await applyLab();
+        expect(back.ok).toBe(true);
+    });
+});
