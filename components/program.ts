@@ -1,6 +1,6 @@
 // The pairstore program: stack config -> validated spec -> one NodePair per pair.
 import * as pulumi from "@pulumi/pulumi";
-import { NAMESPACE, parseClusterConfig, type ClusterSpec } from "./config";
+import { ConfigError, NAMESPACE, parseClusterConfig, type ClusterSpec } from "./config";
 import { NodePair } from "./node-pair";
 
 // Not in the SDK's typings, but exported by its runtime: tells whether a key was set with --secret.
@@ -23,7 +23,13 @@ export function readClusterSpec(): ClusterSpec {
             raw[k] = text;
         }
     }
-    return parseClusterConfig(raw, { presentKeys, secretKeys });
+    try {
+        return parseClusterConfig(raw, { presentKeys, secretKeys });
+    } catch (e) {
+        // RunError: the CLI prints the message alone, without a stack trace.
+        if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
 }
 
 /** Builds the cluster and returns the stack outputs. */
