@@ -183,7 +183,7 @@ export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterS
 
     for (const k of facts.presentKeys) {
         if (!(KNOWN_KEYS as readonly string[]).includes(k)) {
-            const near = KNOWN_KEYS.find((known) => known.toLowerCase().startsWith(k.toLowerCase().slice(0, 4)));
+            const near = KNOWN_KEYS.find((known) => editDistance(known.toLowerCase(), k.toLowerCase()) <= 3);
             bad(`${key(k)} is not a pairstore setting${near ? `; did you mean ${key(near)}?` : ""} (remove it with \`pulumi config rm ${key(k)}\`)`);
         }
     }
@@ -432,6 +432,19 @@ function parseLogs(value: unknown, k: string, bad: (m: string) => void): LogsSpe
     if (logs.keepDays < 1) bad(`${k}.keepDays must be at least 1`);
     unknownFields(o, ["tmpfsSize", "processCommand", "interval", "keepDays"], k, bad);
     return logs;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) {
+            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        row = next;
+    }
+    return row[b.length];
 }
 
 // --- small typed readers; each reports a wrong type by key and falls back to a default ---

@@ -35,17 +35,17 @@ install_file() {
         return 1
     fi
     change "write $dest" || return 0
-    mkdir -p "$(dirname "$dest")"
-    tmp=$(mktemp "$(dirname "$dest")/.$(basename "$dest").pairstore.XXXXXX")
-    cat "$src" > "$tmp"
-    chmod "$mode" "$tmp"
+    # callers run `install_file ... || true`, which disables set -e in here: check each action
+    mkdir -p "$(dirname "$dest")" || fail "$dest: cannot create its directory"
+    tmp=$(mktemp "$(dirname "$dest")/.$(basename "$dest").pairstore.XXXXXX") || fail "$dest: cannot create a temporary file next to it"
+    { cat "$src" > "$tmp" && chmod "$mode" "$tmp"; } || { rm -f "$tmp"; fail "$dest: cannot write the new version"; }
     if [ -n "$validate" ]; then
         if ! out=$(${validate//\{\}/$tmp} 2>&1); then
             rm -f "$tmp"
             fail "$dest: the new version failed validation ($validate), the old one stays in place: $out"
         fi
     fi
-    mv -f "$tmp" "$dest"
+    mv -f "$tmp" "$dest" || { rm -f "$tmp"; fail "$dest: cannot move the new version into place"; }
 }
 
 # handler_due NAME HASH: true when handler NAME last ran for another HASH.

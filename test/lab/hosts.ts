@@ -774,6 +774,7 @@ export async function startHost(h: LabHost): Promise<void> {
     return;
   }
   const merged = await prepareDisk(h);
+  await killOrphans(h.name);
   await ensureHostNetwork(h);
   const dir = hostDir(h.name);
   const ns = netnsName(h.name);
@@ -817,6 +818,36 @@ export async function startHost(h: LabHost): Promise<void> {
   writeFresh(pidFile(h.name), `${child.pid}\n`);
   child.unref();
   await waitForSsh(h);
+}
+
+/**
+ * Kills processes left running in a host's network namespace after its
+ * supervisor died (for example when the session that started it was
+ * killed): a second guest on the same disk and network would fight the first.
+ */
+async function killOrphans(name: string): Promise<void> {
+  const nsFile = `/run/netns/${netnsName(name)}`;
+  if (!exists(nsFile)) return;
+  const nsInode = fs.statSync(nsFile).ino;
+  const orphans: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.statSync(`/proc/${entry}/ns/net`).ino === nsInode) orphans.push(Number(entry));
+    } catch {
+      /* gone or not ours to read */
+    }
+  }
+  if (orphans.length === 0) return;
+  log(`${name}: killing ${orphans.length} processes left from a previous boot`);
+  for (const pid of orphans) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  await waitGone(orphans, 10_000);
 }
 
 export async function stopHost(name: string, opts: { hard?: boolean } = {}): Promise<void> {
@@ -880,6 +911,7 @@ export async function destroyAll(): Promise<void> {
     if (ns && ns.startsWith("ps-") && NAME_RE.test(ns.slice(3))) names.add(ns.slice(3));
   }
   await Promise.all([...names].map((n) => stopHost(n, { hard: true })));
+  for (const name of names) await killOrphans(name);
   for (const name of names) {
     const merged = path.join(hostDir(name), "merged");
     if (exists(merged) && isMounted(merged)) await run("umount", [merged]);

@@ -1,0 +1,160 @@
+// Benchmark: the program's own cost of registering clusters of 1, 4, 16 and
+// 64 pairs under mocks (no SSH; mocks return inputs as outputs). Each size
+// runs in a fresh child process, so peak memory is per size.
+//
+//   npx tsx test/bench/program.ts [--sizes 1,4,16,64] [--runs 3]
+//   npm run bench:program
+//
+// Time is wall time from the start of program() until every registration is
+// done (waitForRPCs); the median of --runs child processes is reported, and
+// the peak RSS is the largest VmHWM among them.
+import { spawnSync } from "child_process";
+import { readFileSync } from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+interface Sample {
+    pairs: number;
+    resources: number;
+    commands: number;
+    ms: number;
+    /** validation + roles + rendering alone, without the SDK */
+    renderMs: number;
+    renderedMiB: number;
+    rssBeforeMiB: number;
+    peakRssMiB: number;
+}
+
+function arg(name: string, dflt: string): string {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+
+/** Peak resident set of this process in MiB (VmHWM, or maxRSS where /proc is missing). */
+function peakRssMiB(): number {
+    try {
+        const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+        if (m) return Number(m[1]) / 1024;
+    } catch { /* not Linux */ }
+    return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Child: registers one cluster under mocks and prints one JSON line. */
+async function child(pairs: number) {
+    const pulumi = await import("@pulumi/pulumi");
+    const { clusterConfig, pulumiConfigMap } = await import("../unit/fixtures");
+    // Counting mocks (the unit tests' recorder keeps every input, which would count against the program).
+    const counts = { resources: 0, commands: 0 };
+    await pulumi.runtime.setMocks({
+        async newResource(args: any) {
+            counts.resources++;
+            if (args.type === "command:remote:Command") counts.commands++;
+            return { id: args.custom ? `${args.name}-id` : undefined as unknown as string, state: args.inputs };
+        },
+        call: (args: any) => args.inputs,
+    }, "pairstore", "bench", false);
+    pulumi.runtime.setAllConfig(pulumiConfigMap(clusterConfig(pairs)), ["pairstore:sshPrivateKey"]);
+    const { program } = await import("../../components/program");
+
+    // The program's pure part alone: validation, roles and rendered commands (no SDK).
+    const { readClusterSpec } = await import("../../components/program");
+    const { nodeSteps } = await import("../../components/roles");
+    const { stepCommand } = await import("../../components/host/step");
+    const renderStart = performance.now();
+    const { pairs: pairSpecs, ...settings } = readClusterSpec();
+    let rendered = 0;
+    for (const p of pairSpecs) {
+        for (const [i, n] of p.nodes.entries()) {
+            for (const st of nodeSteps(settings, n, p.nodes[1 - i])) rendered += stepCommand(st.name, st.script, { user: n.ssh.user, check: false }).length;
+        }
+    }
+    const renderMs = performance.now() - renderStart;
+
+    const rssBefore = process.memoryUsage().rss / 1048576;
+    const start = performance.now();
+    await pulumi.runtime.runInPulumiStack(async () => program());
+    await (pulumi.runtime as any).waitForRPCs();
+    const ms = performance.now() - start;
+    const sample: Sample = {
+        pairs,
+        resources: counts.resources,
+        commands: counts.commands,
+        ms,
+        renderMs,
+        renderedMiB: rendered / 1048576,
+        rssBeforeMiB: rssBefore,
+        peakRssMiB: peakRssMiB(),
+    };
+    process.stdout.write(`BENCH ${JSON.stringify(sample)}\n`);
+}
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function runChild(pairs: number): Sample {
+    const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
+    const r = spawnSync(tsx, [__filename, "--child", String(pairs)], { cwd: ROOT, encoding: "utf8", timeout: 600_000 });
+    const line = r.stdout.split("\n").find((l) => l.startsWith("BENCH "));
+    if (r.status !== 0 || !line) throw new Error(`bench child for ${pairs} pairs failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+    return JSON.parse(line.slice("BENCH ".length));
+}
+
+function parent() {
+    const sizes = arg("sizes", "1,4,16,64").split(",").map(Number);
+    const runs = Number(arg("runs", "3"));
+    const argv = process.argv.slice(2).join(" ");
+    const rows: Array<Sample & { runsMs: number[] }> = [];
+    for (const pairs of sizes) {
+        const samples = Array.from({ length: runs }, () => runChild(pairs));
+        const ms = median(samples.map((s) => s.ms));
+        rows.push({
+            ...samples[0], ms, runsMs: samples.map((s) => s.ms), renderMs: median(samples.map((s) => s.renderMs)),
+            rssBeforeMiB: median(samples.map((s) => s.rssBeforeMiB)),
+            peakRssMiB: Math.max(...samples.map((s) => s.peakRssMiB)),
+        });
+    }
+
+    const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+    const out: string[] = [];
+    out.push(`$ npx tsx test/bench/program.ts${argv ? ` ${argv}` : ""}`);
+    out.push(`node ${process.version}, ${os.cpus().length} x ${cpu}; median of ${runs} fresh child process(es) per size; mocks return inputs (no SSH)`);
+    out.push("");
+    const head = ["pairs", "resources", "steps", "time ms", "ms/resource", "ms/pair", "render ms", "RSS before MiB", "peak RSS MiB", "per-pair time vs 1 pair"];
+    const base = rows.find((r) => r.pairs === Math.min(...sizes))!;
+    const perPair = (r: Sample) => r.ms / r.pairs;
+    const table = rows.map((r) => [
+        String(r.pairs), String(r.resources), String(r.commands), r.ms.toFixed(1), (r.ms / r.resources).toFixed(3),
+        perPair(r).toFixed(2), r.renderMs.toFixed(1), r.rssBeforeMiB.toFixed(1), r.peakRssMiB.toFixed(1), `${(perPair(r) / perPair(base)).toFixed(2)}x`,
+    ]);
+    const widths = head.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+    const fmt = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+    out.push(fmt(head));
+    out.push(widths.map((w) => "-".repeat(w)).join("  "));
+    for (const t of table) out.push(fmt(t));
+    out.push("");
+    const big = rows[rows.length - 1];
+    if (big !== base) {
+        out.push(`time(${big.pairs})/time(${base.pairs}) = ${(big.ms / base.ms).toFixed(1)} for ${big.pairs / base.pairs}x the pairs; ` +
+            `per pair: ${(perPair(big) / perPair(base)).toFixed(2)}x (1.00x = linear, below = fixed costs amortised, above = superlinear)`);
+        const memPerPair = (big.peakRssMiB - big.rssBeforeMiB - (base.peakRssMiB - base.rssBeforeMiB)) / (big.pairs - base.pairs);
+        out.push(`memory: peak RSS grows ${(big.peakRssMiB - base.peakRssMiB).toFixed(1)} MiB from ${base.pairs} to ${big.pairs} pairs ` +
+            `(about ${(memPerPair * 1024).toFixed(0)} KiB per extra pair above the program's baseline)`);
+    }
+    out.push("render ms: validation + roles + rendered step commands alone (no SDK); the rest of \"time ms\" is @pulumi/pulumi registering the resources");
+    out.push(`runs (ms): ${rows.map((r) => `${r.pairs}: ${r.runsMs.map((m) => m.toFixed(0)).join("/")}`).join("; ")}`);
+    console.log(out.join("\n"));
+}
+
+const childAt = process.argv.indexOf("--child");
+if (childAt >= 0) {
+    child(Number(process.argv[childAt + 1])).then(() => process.exit(0), (e) => {
+        process.stderr.write(`${e?.stack ?? e}\n`);
+        process.exit(1);
+    });
+} else {
+    parent();
+}

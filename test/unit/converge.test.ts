@@ -1,0 +1,312 @@
+// The converge scripts, run for real with bash against a sandbox: temporary
+// directories stand in for /etc, and commands that would touch the machine
+// (systemctl, mount, sysctl, ...) are bash functions that only log.
+import { spawnSync } from "child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { fileStep, serviceStep, stepScript } from "../../components/host/step";
+import { shq, shqList } from "../../components/host/template";
+import { kernelRole } from "../../components/roles/kernel";
+import { logsRole } from "../../components/roles/logs";
+
+let sandbox: string;
+beforeEach(() => {
+    sandbox = mkdtempSync(path.join(tmpdir(), "pairstore-converge-"));
+});
+afterEach(() => {
+    rmSync(sandbox, { recursive: true, force: true });
+});
+
+interface Run {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    /** The script's last line: `changed` or `ok`. */
+    last: string;
+}
+
+/**
+ * Runs a step body the way the host does (`bash -c <script>`, content on stdin).
+ * `shims` become bash functions (exported through the environment, so they win
+ * over the prelude's PATH); `subst` rewrites host paths into the sandbox.
+ */
+function run(name: string, body: string, opts: { check?: boolean; stdin?: string; shims?: Record<string, string>; subst?: Array<[string | RegExp, string]> } = {}): Run {
+    let script = stepScript(name, body, opts.check ?? false);
+    script = script.replace(/^STATE_DIR=.*$/m, `STATE_DIR=${shq(path.join(sandbox, "state"))}`);
+    for (const [from, to] of opts.subst ?? []) {
+        const before = script;
+        script = typeof from === "string" ? script.split(from).join(to) : script.replace(from, to);
+        expect(script, `substitution ${from} did not apply`).not.toBe(before);
+    }
+    const env: Record<string, string> = { ...process.env as Record<string, string>, SANDBOX: sandbox };
+    for (const [fn, code] of Object.entries(opts.shims ?? {})) env[`BASH_FUNC_${fn}%%`] = `() { ${code}\n}`;
+    const r = spawnSync("bash", ["-c", script], { input: opts.stdin ?? "", env, encoding: "utf8", timeout: 30_000 });
+    const lines = r.stdout.trim().split("\n");
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
+}
+
+const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+const strays = (dir: string) => readdirSync(dir).filter((f) => f.includes(".pairstore."));
+
+describe("the file step (files/steps/file.sh)", () => {
+    const content = "# managed\nkey = value with 'quotes' and $(not expanded) `either`\nlast line without newline";
+
+    test("first run writes the file and says changed; the second says ok", () => {
+        const dest = path.join(sandbox, "etc", "app", "app.conf");
+        const step = fileStep("app-conf", { path: dest, content });
+        const first = run(step.name, step.script, { stdin: step.stdin as string });
+        expect(first.code, first.stderr).toBe(0);
+        expect(first.stdout).toContain(`changed: write ${dest}`);
+        expect(first.last).toBe("changed");
+        expect(readFileSync(dest, "utf8")).toBe(content);
+        expect(mode(dest)).toBe("644");
+
+        const second = run(step.name, step.script, { stdin: step.stdin as string });
+        expect(second.code, second.stderr).toBe(0);
+        expect(second.stdout.trim()).toBe("ok");
+        expect(strays(path.dirname(dest))).toEqual([]);
+    });
+
+    test("a changed mode alone is converged", () => {
+        const dest = path.join(sandbox, "script");
+        const step = fileStep("script", { path: dest, content: "#!/bin/sh\necho hi\n", mode: "755" });
+        expect(run(step.name, step.script, { stdin: step.stdin as string }).last).toBe("changed");
+        expect(mode(dest)).toBe("755");
+        chmodSync(dest, 0o700);
+        expect(run(step.name, step.script, { stdin: step.stdin as string }).last).toBe("changed");
+        expect(mode(dest)).toBe("755");
+        expect(run(step.name, step.script, { stdin: step.stdin as string }).last).toBe("ok");
+    });
+
+    test("CHECK=1 reports drift and leaves the file as it is", () => {
+        const dest = path.join(sandbox, "app.conf");
+        const step = fileStep("app-conf", { path: dest, content });
+        run(step.name, step.script, { stdin: step.stdin as string });
+        writeFileSync(dest, "edited by hand\n");
+        const check = run(step.name, step.script, { stdin: step.stdin as string, check: true });
+        expect(check.code, check.stderr).toBe(0);
+        expect(check.stdout).toContain(`would: write ${dest}`);
+        expect(check.stdout).not.toContain("changed:");
+        expect(check.last).toBe("changed");
+        expect(readFileSync(dest, "utf8")).toBe("edited by hand\n");
+        expect(strays(sandbox)).toEqual([]);
+
+        // a missing file is drift too, and check mode does not create it (nor its directory)
+        const absent = path.join(sandbox, "new", "file.conf");
+        const step2 = fileStep("new-file", { path: absent, content });
+        expect(run(step2.name, step2.script, { stdin: content, check: true }).stdout).toContain(`would: write ${absent}`);
+        expect(existsSync(path.dirname(absent))).toBe(false);
+
+        // and the next normal run puts it back
+        expect(run(step.name, step.script, { stdin: step.stdin as string }).last).toBe("changed");
+        expect(readFileSync(dest, "utf8")).toBe(content);
+        expect(run(step.name, step.script, { stdin: step.stdin as string, check: true }).stdout.trim()).toBe("ok");
+    });
+
+    test("a version that fails validation leaves the old file in place and fails naming the file", () => {
+        const dest = path.join(sandbox, "rotate-logs");
+        const good = fileStep("rotate", { path: dest, content: "#!/bin/bash\necho fine\n", mode: "755", validate: "bash -n {}" });
+        expect(run(good.name, good.script, { stdin: good.stdin as string }).last).toBe("changed");
+
+        const broken = fileStep("rotate", { path: dest, content: "#!/bin/bash\nif true; then\n", mode: "755", validate: "bash -n {}" });
+        const r = run(broken.name, broken.script, { stdin: broken.stdin as string });
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain(`pairstore: rotate: ${dest}: the new version failed validation (bash -n {}), the old one stays in place`);
+        expect(r.stderr).toMatch(/syntax error|unexpected end of file/);
+        expect(r.stdout).not.toMatch(/^(ok|changed)$/m);
+        expect(readFileSync(dest, "utf8")).toBe("#!/bin/bash\necho fine\n");
+        expect(strays(sandbox)).toEqual([]);
+    });
+
+    test("a valid new version passes validation and replaces the file", () => {
+        const dest = path.join(sandbox, "tool");
+        writeFileSync(dest, "#!/bin/bash\necho old\n");
+        const step = fileStep("tool", { path: dest, content: "#!/bin/bash\necho new\n", mode: "755", validate: "bash -n {}" });
+        const r = run(step.name, step.script, { stdin: step.stdin as string });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.last).toBe("changed");
+        expect(readFileSync(dest, "utf8")).toBe("#!/bin/bash\necho new\n");
+    });
+
+    test("the delete script removes the file", () => {
+        const dest = path.join(sandbox, "gone.conf");
+        const step = fileStep("gone", { path: dest, content: "x\n" });
+        run(step.name, step.script, { stdin: "x\n" });
+        const r = run(step.name, step.deleteScript!);
+        expect(r.code, r.stderr).toBe(0);
+        expect(existsSync(dest)).toBe(false);
+    });
+
+    // Callers run `install_file ... || true`, which turns off `set -e` inside it:
+    // every action there must check itself, or a failed write would say "changed".
+    test("a file that cannot be installed fails the step and names it", () => {
+        writeFileSync(path.join(sandbox, "afile"), "not a directory\n");
+        const dest = path.join(sandbox, "afile", "x.conf");
+        const step = fileStep("blocked", { path: dest, content: "x\n" });
+        const r = run(step.name, step.script, { stdin: "x\n" });
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain(dest);
+        expect(r.stdout).not.toMatch(/^changed$/m);
+    });
+
+    test("a path with spaces is quoted", () => {
+        const dest = path.join(sandbox, "dir with space", "a file.conf");
+        const step = fileStep("spaced", { path: dest, content: "x\n" });
+        expect(run(step.name, step.script, { stdin: "x\n" }).last).toBe("changed");
+        expect(readFileSync(dest, "utf8")).toBe("x\n");
+    });
+});
+
+describe("the service handler (files/steps/service.sh)", () => {
+    // systemctl stand-in: logs its calls; the unit is active and enabled once started/enabled.
+    const shims = {
+        systemctl: `echo "systemctl $*" >> "$SANDBOX/calls"
+            local u=\${@: -1}
+            case "$1" in
+                is-active) [ -e "$SANDBOX/active" ] ;;
+                is-enabled) [ -e "$SANDBOX/enabled" ] ;;
+                enable) touch "$SANDBOX/enabled" ;;
+                start|restart) touch "$SANDBOX/active" ;;
+                *) true ;;
+            esac`,
+    };
+    const calls = () => (existsSync(path.join(sandbox, "calls")) ? readFileSync(path.join(sandbox, "calls"), "utf8").trim().split("\n") : []);
+    const reset = () => rmSync(path.join(sandbox, "calls"), { force: true });
+
+    test("fires only when what it serves changed", () => {
+        const v1 = serviceStep("svc", "demo.service", ["unit v1"], "restart");
+        const first = run(v1.name, v1.script, { shims });
+        expect(first.code, first.stderr).toBe(0);
+        expect(first.last).toBe("changed");
+        expect(calls()).toContain("systemctl daemon-reload");
+        expect(calls()).toContain("systemctl enable -q demo.service");
+        expect(calls()).toContain("systemctl start demo.service");
+
+        reset();
+        const again = run(v1.name, v1.script, { shims });
+        expect(again.stdout.trim()).toBe("ok");
+        expect(calls().filter((c) => !c.startsWith("systemctl is-"))).toEqual([]);
+
+        reset();
+        const v2 = serviceStep("svc", "demo.service", ["unit v2"], "restart");
+        const changed = run(v2.name, v2.script, { shims });
+        expect(changed.last).toBe("changed");
+        expect(changed.stdout).toContain("demo.service: configuration changed, daemon-reload and restart");
+        expect(calls()).toContain("systemctl restart demo.service");
+
+        reset();
+        expect(run(v2.name, v2.script, { shims }).stdout.trim()).toBe("ok");
+    });
+
+    test("in check mode it reports and records nothing", () => {
+        const v1 = serviceStep("svc", "demo.service", ["unit v1"], "restart");
+        const r = run(v1.name, v1.script, { shims, check: true });
+        expect(r.stdout).toContain("would: demo.service: configuration changed");
+        expect(r.stdout).toContain("would: start demo.service");
+        expect(calls().filter((c) => !c.startsWith("systemctl is-"))).toEqual([]);
+        expect(existsSync(path.join(sandbox, "state", "handlers"))).toBe(false);
+    });
+});
+
+describe("the sysctl step (files/steps/sysctl.sh) against a fake /proc/sys", () => {
+    // A fake /proc/sys: somaxconn accepts writes, pid_max "accepts" (exit 0) but keeps its value, tcp_tw_recycle is absent.
+    function fakeProc() {
+        const proc = path.join(sandbox, "proc", "sys");
+        for (const [k, v] of Object.entries({ "net/core/somaxconn": "128", "kernel/pid_max": "4194304", "net/ipv4/tcp_rmem": "4096\t131072\t6291456" })) {
+            mkdirSync(path.dirname(path.join(proc, k)), { recursive: true });
+            writeFileSync(path.join(proc, k), `${v}\n`);
+        }
+        return proc;
+    }
+    const shims = {
+        sysctl: `local kv=\${@: -1} k v
+            k=\${kv%%=*}; v=\${kv#*=}
+            echo "sysctl -w $k=$v" >> "$SANDBOX/calls"
+            [ "$k" = kernel.pid_max ] && return 0
+            printf '%s\\n' "$v" > "$SANDBOX/proc/sys/\${k//.//}"`,
+        modprobe: `echo "modprobe $*" >> "$SANDBOX/calls"`,
+    };
+    const conf = ["net.core.somaxconn = 2048", "kernel.pid_max = 65536", "net.ipv4.tcp_tw_recycle = 0", "net.ipv4.tcp_rmem = 4096 87380 8388608", ""].join("\n");
+
+    test("applies what the kernel takes, reports missing and refused keys by name, writes only accepted keys", () => {
+        fakeProc();
+        const step = kernelRole({ sysctl: { "net.core.somaxconn": "2048" }, nofile: 75000 }).find((s) => s.name === "sysctl")!;
+        const dest = path.join(sandbox, "sysctl.d", "60-pairstore.conf");
+        const subst: Array<[string | RegExp, string]> = [
+            [/^CONF=.*$/m, `CONF=${shq(dest)}`],
+            ["path=/proc/sys/", `path=${shq(path.join(sandbox, "proc", "sys"))}/`],
+        ];
+        const r = run("sysctl", step.script, { stdin: conf, shims, subst });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain("changed: set net.core.somaxconn = 2048 (was 128)");
+        expect(r.stdout).toContain("changed: set net.ipv4.tcp_rmem = 4096 87380 8388608 (was 4096 131072 6291456)");
+        expect(r.stdout).toContain("sysctl: not in this kernel, not written: net.ipv4.tcp_tw_recycle");
+        expect(r.stdout).toContain("sysctl: refused by this host, not written: kernel.pid_max (wants 65536, stays 4194304)");
+        expect(r.last).toBe("changed");
+        const written = readFileSync(dest, "utf8");
+        expect(written).toContain("net.core.somaxconn = 2048\n");
+        expect(written).toContain("net.ipv4.tcp_rmem = 4096 87380 8388608\n");
+        expect(written).not.toContain("pid_max");
+        expect(written).not.toContain("tcp_tw_recycle");
+        expect(readFileSync(path.join(sandbox, "proc/sys/net/core/somaxconn"), "utf8").trim()).toBe("2048");
+
+        // second run: nothing to do, the refused key is remembered and still reported, not retried
+        rmSync(path.join(sandbox, "calls"), { force: true });
+        const again = run("sysctl", step.script, { stdin: conf, shims, subst });
+        expect(again.code, again.stderr).toBe(0);
+        expect(again.stdout).toContain("refused by this host, not written: kernel.pid_max");
+        expect(again.stdout).toContain("not in this kernel, not written: net.ipv4.tcp_tw_recycle");
+        expect(again.last).toBe("ok");
+        expect(existsSync(path.join(sandbox, "calls"))).toBe(false);
+
+        // drift by hand: check mode reports it and changes nothing; a normal run puts it back
+        writeFileSync(path.join(sandbox, "proc/sys/net/core/somaxconn"), "512\n");
+        const check = run("sysctl", step.script, { stdin: conf, shims, subst, check: true });
+        expect(check.stdout).toContain("would: set net.core.somaxconn = 2048 (now 512)");
+        expect(readFileSync(path.join(sandbox, "proc/sys/net/core/somaxconn"), "utf8").trim()).toBe("512");
+        expect(run("sysctl", step.script, { stdin: conf, shims, subst }).stdout).toContain("changed: set net.core.somaxconn = 2048 (was 512)");
+    });
+});
+
+describe("the log mounts step (files/steps/log-mounts.sh) against a sandbox fstab", () => {
+    // mount tools stand-ins: a "mounted" directory is one listed in $SANDBOX/mounted.
+    const shims = {
+        mount: `echo "mount $*" >> "$SANDBOX/calls"; echo "\${@: -1}" >> "$SANDBOX/mounted"`,
+        umount: `echo "umount $*" >> "$SANDBOX/calls"`,
+        mountpoint: `grep -qxF "\${@: -1}" "$SANDBOX/mounted" 2>/dev/null`,
+        findmnt: `local d=\${@: -1}
+            grep -qxF "$d" "$SANDBOX/mounted" 2>/dev/null || return 1
+            case "$*" in *FSTYPE*) echo tmpfs ;; *OPTIONS*) echo "rw,nosuid,nodev,noexec,size=65536k,mode=755" ;; esac`,
+        systemctl: `echo "systemctl $*" >> "$SANDBOX/calls"`,
+    };
+
+    test("writes one managed fstab block with the size, mounts each directory, then is ok", () => {
+        const fstab = path.join(sandbox, "fstab");
+        writeFileSync(fstab, "UUID=abc / ext4 defaults 0 1\n");
+        const dirs = [path.join(sandbox, "log", "image.example.com"), path.join(sandbox, "log", "image.example.org")];
+        const step = logsRole({ domains: [{ name: "example.com", internalPort: 8081 }, { name: "example.org", internalPort: 8082 }],
+            logs: { tmpfsSize: "64m", interval: "5min", keepDays: 14, processCommand: "/bin/true" } }).find((s) => s.name === "logs-mounts")!;
+        const subst: Array<[string | RegExp, string]> = [
+            ["/etc/fstab", fstab],
+            [/^DIRS=\(.*\)$/m, `DIRS=(${shqList(dirs)})`],
+        ];
+        const r = run("logs-mounts", step.script, { shims, subst });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.last).toBe("changed");
+        const text = readFileSync(fstab, "utf8");
+        expect(text.startsWith("UUID=abc / ext4 defaults 0 1\n")).toBe(true);
+        for (const d of dirs) {
+            expect(text).toContain(`tmpfs ${d} tmpfs size=64m,mode=0755,nosuid,nodev,noexec 0 0`);
+            expect(existsSync(d)).toBe(true);
+            expect(r.stdout).toContain(`changed: mount tmpfs on ${d} (64m)`);
+        }
+        expect(text.match(/# BEGIN pairstore log tmpfs/g)).toHaveLength(1);
+
+        const again = run("logs-mounts", step.script, { shims, subst });
+        expect(again.code, again.stderr).toBe(0);
+        expect(again.stdout.trim()).toBe("ok");
+        expect(readFileSync(fstab, "utf8")).toBe(text);
+    });
+});

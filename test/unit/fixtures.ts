@@ -1,0 +1,59 @@
+// A valid stack config that the unit tests mutate, one change per case.
+import type { ConfigFacts, RawConfig } from "../../components/config";
+
+/** Pinned host keys of the fixture nodes (well-formed, not real). */
+export const HOST_KEYS = {
+    "node-1a": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyNode1aAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "node-1b": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyNode1bAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "node-2a": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyNode2aAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "node-2b": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyNode2bAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+} as const;
+
+/** A fake private key: only its secrecy is tested, never its use. */
+export const FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS1rZXktZm9yLXBhaXJzdG9yZS11bml0LXRlc3Rz\n-----END OPENSSH PRIVATE KEY-----\n";
+
+function node(name: string, octet: number, hostKey?: string) {
+    return {
+        name,
+        ssh: { host: `10.77.0.${octet}`, user: "root", hostKey: hostKey ?? (HOST_KEYS as Record<string, string>)[name] },
+        publicIp: { address: `198.51.100.${octet}`, prefix: 24, interface: "eth1", gateway: "198.51.100.1" },
+        internalAddress: `10.78.0.${octet}`,
+    };
+}
+
+/** Node config for pair `p` (1-based), node `n` (0 or 1); up to 120 pairs fit the fixture's /24 networks. */
+export function nodeConfig(p: number, n: number) {
+    const name = `node-${p}${n === 0 ? "a" : "b"}`;
+    const octet = 10 + 2 * (p - 1) + n + 1;
+    const key = (HOST_KEYS as Record<string, string>)[name]
+        ?? `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${Buffer.from(name).toString("base64").replace(/=/g, "")}`;
+    return node(name, octet, key);
+}
+
+/** A valid raw config (the values `pulumi config` holds, already parsed) with two pairs and two domains. */
+export function baseConfig(): RawConfig {
+    return clusterConfig(2);
+}
+
+/** Facts of a config whose private key is set as a secret. */
+export function baseFacts(raw: RawConfig): ConfigFacts {
+    return { presentKeys: [...Object.keys(raw), "sshPrivateKey"], secretKeys: ["sshPrivateKey"] };
+}
+
+/** A cluster config of `pairs` pairs (for the program test and the benchmark). */
+export function clusterConfig(pairs: number): RawConfig {
+    return {
+        domains: [
+            { name: "example.com", internalPort: 8081 },
+            { name: "example.org", internalPort: 8082 },
+        ],
+        pairs: Array.from({ length: pairs }, (_, i) => ({ name: `pair-${i + 1}`, nodes: [nodeConfig(i + 1, 0), nodeConfig(i + 1, 1)] })),
+    };
+}
+
+/** The config map the Pulumi CLI hands the program (`pairstore:key` -> text, objects as JSON). */
+export function pulumiConfigMap(raw: RawConfig, privateKey = FAKE_PRIVATE_KEY): Record<string, string> {
+    const out: Record<string, string> = { "pairstore:sshPrivateKey": privateKey };
+    for (const [k, v] of Object.entries(raw)) out[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    return out;
+}

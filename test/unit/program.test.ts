@@ -1,0 +1,141 @@
+// The real program under mocks: what it registers, how steps are wired, and
+// that the SSH private key only ever travels as a secret.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, test } from "vitest";
+import { parseClusterConfig } from "../../components/config";
+import { renderSysctlConf } from "../../components/roles/kernel";
+import { FAKE_PRIVATE_KEY, HOST_KEYS, clusterConfig, pulumiConfigMap, baseFacts } from "./fixtures";
+import { isWireSecret, recordProgram, settle, unwrapSecrets, withoutSecrets, type Registered } from "./mocks";
+
+const raw = { ...clusterConfig(2), nofile: 16384, sysctl: { "net.core.somaxconn": 4096 } };
+const spec = parseClusterConfig(raw, baseFacts(raw));
+
+let records: Registered[];
+let outputs: any;
+beforeAll(async () => {
+    records = await recordProgram(pulumiConfigMap(raw), ["pairstore:sshPrivateKey"]);
+    // Imported after the mocks, as the harness does.
+    const { program } = await import("../../components/program");
+    outputs = await pulumi.runtime.runInPulumiStack(async () => program());
+    await settle();
+});
+
+const ofType = (t: string) => records.filter((r) => r.type === t);
+const commands = () => ofType("command:remote:Command");
+const cmd = (name: string) => {
+    const r = commands().find((c) => c.name === name);
+    if (!r) throw new Error(`no command ${name}; have ${commands().map((c) => c.name).join(", ")}`);
+    return r;
+};
+const NODES = ["node-1a", "node-1b", "node-2a", "node-2b"];
+
+describe("program() under mocks", () => {
+    test("one NodePair per pair, one StorageNode per node, under the right parents", () => {
+        const pairs = ofType("pairstore:index:NodePair");
+        expect(pairs.map((p) => p.name)).toEqual(["pair-1", "pair-2"]);
+        const nodes = ofType("pairstore:index:StorageNode");
+        expect(nodes.map((n) => n.name).sort()).toEqual(NODES);
+        for (const n of nodes) {
+            const pair = pairs.find((p) => p.urn === n.parent);
+            expect(pair, n.name).toBeDefined();
+            expect(n.name.startsWith(pair!.name.replace("pair-", "node-"))).toBe(true);
+        }
+        expect(records.every((r) => r.urn !== "")).toBe(true);
+    });
+
+    test("components carry plain data args that policies can read", () => {
+        const pair = ofType("pairstore:index:NodePair")[0];
+        expect(pair.inputs.pair.nodes.map((n: any) => n.name)).toEqual(["node-1a", "node-1b"]);
+        expect(pair.inputs.settings.nofile).toBe(16384);
+        const node = ofType("pairstore:index:StorageNode").find((n) => n.name === "node-1b")!;
+        expect(node.inputs.node.publicIp.address).toBe("198.51.100.12");
+        expect(node.inputs.peer.name).toBe("node-1a");
+        expect(node.inputs.sshPrivateKey).toBeUndefined();
+    });
+
+    test("step resources are named <node>-<step>, children of their StorageNode", () => {
+        const nodes = ofType("pairstore:index:StorageNode");
+        for (const node of NODES) {
+            const mine = commands().filter((c) => c.name.startsWith(`${node}-`));
+            expect(mine.map((c) => c.name)).toContain(`${node}-packages`);
+            expect(mine.map((c) => c.name)).toContain(`${node}-sysctl`);
+            expect(mine[mine.length - 1].name).toBe(`${node}-health`);
+            const parent = nodes.find((n) => n.name === node)!;
+            for (const c of mine) expect(c.parent, c.name).toBe(parent.urn);
+        }
+        const names = commands().map((c) => c.name);
+        expect(new Set(names).size).toBe(names.length);
+        expect(names.length).toBe(NODES.length * 13);
+    });
+
+    test("the connection pins the host key and carries host, port and user", () => {
+        for (const c of commands()) {
+            const node = c.name.slice(0, "node-1a".length) as keyof typeof HOST_KEYS;
+            const conn = unwrapSecrets(c.inputs.connection);
+            expect(conn.hostKey, c.name).toBe(HOST_KEYS[node]);
+            expect(conn.host).toBe(`10.77.0.${10 + NODES.indexOf(node) + 1}`);
+            expect(conn.port).toBe(22);
+            expect(conn.user).toBe("root");
+        }
+    });
+
+    test("the private key is a secret in wire form and never appears in plain text", () => {
+        for (const c of commands()) {
+            // pulumi.secret(privateKey) makes the whole connection object a secret on the wire
+            // (the command provider's schema marks `connection` secret too).
+            expect(isWireSecret(c.inputs.connection), c.name).toBe(true);
+            expect(unwrapSecrets(c.inputs.connection).privateKey).toBe(FAKE_PRIVATE_KEY);
+            expect(withoutSecrets(c.inputs).connection).toBe("[secret]");
+        }
+        const body = FAKE_PRIVATE_KEY.split("\n")[1];
+        for (const r of records) expect(JSON.stringify(withoutSecrets(r.inputs)), `${r.type} ${r.name}`).not.toContain(body);
+        expect(JSON.stringify(outputs)).not.toContain(body);
+    });
+
+    test("create and update run the same converge script; delete undoes the step", () => {
+        for (const c of commands()) {
+            expect(typeof c.inputs.create).toBe("string");
+            expect(c.inputs.update, c.name).toBe(c.inputs.create);
+            expect(c.inputs.create).toMatch(/^bash -c '# pairstore converge-step prelude/);
+            expect(c.inputs.create).toMatch(/^CHECK=0$/m);
+            expect(c.inputs.logging).toBe("stdoutAndStderr");
+            expect(c.inputs.triggers).toBeUndefined();
+        }
+        expect(cmd("node-1a-sysctl").inputs.delete).toContain("rm -f /etc/sysctl.d/60-pairstore.conf");
+        expect(cmd("node-1a-health").inputs.delete).toBeUndefined();
+    });
+
+    test("stdin carries the managed file's text", () => {
+        expect(cmd("node-2b-sysctl").inputs.stdin).toBe(renderSysctlConf(spec.sysctl));
+        expect(cmd("node-2b-sysctl").inputs.stdin).toContain("net.core.somaxconn = 4096");
+        expect(cmd("node-1a-limits").inputs.stdin).toMatch(/^\*\s+soft\s+nofile\s+16384$/m);
+        expect(cmd("node-1a-logs-timer-unit").inputs.stdin).toMatch(/^OnUnitActiveSec=5min$/m);
+        expect(cmd("node-1a-packages").inputs.stdin).toBeUndefined();
+    });
+
+    test("inside a node every step waits for the one before", () => {
+        for (const node of NODES) {
+            const mine = commands().filter((c) => c.name.startsWith(`${node}-`));
+            for (let i = 1; i < mine.length; i++) expect(mine[i].dependencies, mine[i].name).toContain(mine[i - 1].urn);
+        }
+    });
+
+    test("the second node of a pair starts after the first node's health gate; the first node waits for nothing", () => {
+        for (const [a, b] of [["node-1a", "node-1b"], ["node-2a", "node-2b"]]) {
+            expect(cmd(`${b}-packages`).dependencies).toEqual([cmd(`${a}-health`).urn]);
+            expect(cmd(`${a}-packages`).dependencies).toEqual([]);
+        }
+        // pairs roll independently of each other
+        expect(cmd("node-2a-packages").dependencies).not.toContain(cmd("node-1b-health").urn);
+    });
+
+    test("the stack outputs list the nodes and the domains", () => {
+        expect(outputs.domains).toEqual(["example.com", "example.org"]);
+        expect(outputs.nodes.map((n: any) => [n.name, n.pair, n.host, n.publicIp])).toEqual([
+            ["node-1a", "pair-1", "10.77.0.11", "198.51.100.11"],
+            ["node-1b", "pair-1", "10.77.0.12", "198.51.100.12"],
+            ["node-2a", "pair-2", "10.77.0.13", "198.51.100.13"],
+            ["node-2b", "pair-2", "10.77.0.14", "198.51.100.14"],
+        ]);
+    });
+});

@@ -1,0 +1,303 @@
+// The roles render what an operator expects to find on a host, and every
+// rendered step is a valid bash command in normal and in check mode.
+import { spawnSync } from "child_process";
+import { readdirSync, readFileSync, statSync } from "fs";
+import * as path from "path";
+import { describe, expect, test } from "vitest";
+import { parseClusterConfig, type ClusterSpec, type RawConfig } from "../../components/config";
+import { revisionOf, stepCommand, stepScript, type StepSpec } from "../../components/host/step";
+import { FILES_DIR, fill, readTemplate, render } from "../../components/host/template";
+import { nodeSteps, type NodeSettings } from "../../components/roles";
+import { kernelRole, renderSysctlConf, sysctlModules } from "../../components/roles/kernel";
+import { logDirs, logsRole } from "../../components/roles/logs";
+import { nodePackages, packagesRole } from "../../components/roles/packages";
+import { baseConfig, baseFacts } from "./fixtures";
+
+function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
+    const raw = baseConfig();
+    change(raw);
+    return parseClusterConfig(raw, baseFacts(raw));
+}
+
+function stepsOf(spec: ClusterSpec, pairIndex = 0, nodeIndex = 0): StepSpec[] {
+    const { pairs, ...settings } = spec;
+    const pair = pairs[pairIndex];
+    return nodeSteps(settings as NodeSettings, pair.nodes[nodeIndex], pair.nodes[1 - nodeIndex]);
+}
+
+const byName = (steps: StepSpec[], name: string): StepSpec => {
+    const s = steps.find((x) => x.name === name);
+    if (!s) throw new Error(`no step ${name} in ${steps.map((x) => x.name).join(", ")}`);
+    return s;
+};
+
+/** Parses `command` (a full `bash -c '...'` line) and the script inside it with `bash -n`. */
+function bashSyntax(command: string): { code: number | null; stderr: string } {
+    expect(command.startsWith("bash -c '"), command.slice(0, 40)).toBe(true);
+    // The outer shell unquotes the script word exactly as sshd's login shell would, then `bash -n` parses it.
+    const r = spawnSync("bash", ["-c", command.replace(/^bash -c /, "bash -n -c ")], { encoding: "utf8" });
+    return { code: r.status, stderr: r.stderr };
+}
+
+describe("kernel role", () => {
+    test("the sysctl file carries the seed's values, one `key = value` line each", () => {
+        const conf = renderSysctlConf(specOf().sysctl);
+        for (const line of [
+            "net.core.somaxconn = 2048",
+            "fs.inotify.max_user_watches = 65536",
+            "net.ipv4.tcp_rmem = 4096 87380 8388608",
+            "net.ipv4.tcp_fin_timeout = 30",
+            "kernel.pid_max = 65536",
+            "net.ipv4.tcp_tw_recycle = 0",
+        ]) {
+            expect(conf.split("\n")).toContain(line);
+        }
+        expect(conf).toMatch(/^# Kernel tuning for a pairstore static-file node/);
+        expect(conf).not.toContain("{{");
+    });
+
+    test("overrides replace a seed value, add new keys, and null removes a key", () => {
+        const conf = renderSysctlConf(specOf((c) => {
+            c.sysctl = { "net.core.somaxconn": 4096, "vm.swappiness": 10, "kernel.pid_max": null };
+        }).sysctl);
+        const lines = conf.split("\n");
+        expect(lines).toContain("net.core.somaxconn = 4096");
+        expect(lines).not.toContain("net.core.somaxconn = 2048");
+        expect(lines).toContain("vm.swappiness = 10");
+        expect(conf).not.toContain("kernel.pid_max");
+        expect(lines.filter((l) => l.startsWith("net.core.somaxconn"))).toHaveLength(1);
+    });
+
+    test("the sysctl step carries the file on stdin and loads nf_conntrack only when a conntrack key is set", () => {
+        const spec = specOf();
+        const sysctl = byName(kernelRole(spec), "sysctl");
+        expect(sysctl.stdin).toBe(renderSysctlConf(spec.sysctl));
+        expect(sysctl.script).toContain("CONF=/etc/sysctl.d/60-pairstore.conf");
+        expect(sysctl.script).toContain("MODULES=(nf_conntrack)");
+        expect(sysctlModules(["net.core.somaxconn"])).toEqual([]);
+        const without = specOf((c) => { c.sysctl = { "net.netfilter.nf_conntrack_max": null, "net.nf_conntrack_max": null }; });
+        expect(byName(kernelRole(without), "sysctl").script).toContain("MODULES=()");
+        expect(byName(kernelRole(without), "kernel-modules").stdin).not.toContain("nf_conntrack");
+    });
+
+    test("the boot unit applies the same file", () => {
+        const unit = byName(kernelRole(specOf()), "sysctl-unit").stdin as string;
+        expect(unit).toContain("ExecStart=/sbin/sysctl -q -e -p /etc/sysctl.d/60-pairstore.conf");
+        expect(unit).toContain("ExecStartPre=-/sbin/modprobe -a nf_conntrack");
+        expect(unit).toContain("WantedBy=multi-user.target");
+    });
+
+    test("the limits file sets soft and hard nofile for everyone and for root", () => {
+        const limits = byName(kernelRole(specOf((c) => { c.nofile = 16384; })), "limits");
+        const text = limits.stdin as string;
+        for (const who of ["\\*", "root"]) {
+            for (const kind of ["soft", "hard"]) {
+                expect(text).toMatch(new RegExp(`^${who}\\s+${kind}\\s+nofile\\s+16384$`, "m"));
+            }
+        }
+        expect(limits.script).toContain("NOFILE=16384");
+        expect(limits.script).toContain("DEST=/etc/security/limits.d/60-pairstore.conf");
+        // the default
+        expect(byName(kernelRole(specOf()), "limits").stdin).toMatch(/^\*\s+soft\s+nofile\s+75000$/m);
+    });
+});
+
+describe("logs role", () => {
+    test("one tmpfs log directory per domain", () => {
+        expect(logDirs(specOf())).toEqual(["/var/log/nginx/image.example.com", "/var/log/nginx/image.example.org"]);
+    });
+
+    test("the mount step gets the configured tmpfs size and every directory for fstab", () => {
+        const mounts = byName(logsRole(specOf((c) => { c.logs = { tmpfsSize: "64m" }; })), "logs-mounts");
+        expect(mounts.script).toContain("DIRS=(/var/log/nginx/image.example.com /var/log/nginx/image.example.org)");
+        expect(mounts.script).toMatch(/^SIZE=64m$/m);
+        expect(mounts.script).toContain(`OPTS="size=$SIZE,mode=0755,nosuid,nodev,noexec"`);
+        expect(mounts.script).toContain(`echo "tmpfs $d tmpfs $OPTS 0 0"`);
+        // removing the step unmounts what the block managed: the delete script lists no directory
+        expect(mounts.deleteScript).toMatch(/^DIRS=\(\)$/m);
+    });
+
+    test("the timer runs at the configured interval and the scripts know the directories", () => {
+        const steps = logsRole(specOf((c) => { c.logs = { interval: "10min", keepDays: 3, processCommand: "/opt/ship logs" }; }));
+        const timer = byName(steps, "logs-timer-unit").stdin as string;
+        expect(timer).toMatch(/^OnUnitActiveSec=10min$/m);
+        expect(timer).toMatch(/^OnBootSec=10min$/m);
+        const rotate = byName(steps, "logs-rotate-script").stdin as string;
+        expect(rotate).toContain("DIRS=(/var/log/nginx/image.example.com /var/log/nginx/image.example.org)");
+        expect(rotate).toContain("PROCESS='/opt/ship logs'");
+        expect(byName(steps, "logs-archive-script").stdin).toMatch(/^KEEP_DAYS=3$/m);
+        expect(byName(steps, "logs-service-unit").stdin).toContain(
+            "RequiresMountsFor=/var/log/nginx/image.example.com /var/log/nginx/image.example.org");
+        expect(byName(steps, "logs-rotate-script").script).toContain("VALIDATE='bash -n {}'");
+    });
+
+    test("the installed log scripts are valid bash", () => {
+        for (const name of ["logs-rotate-script", "logs-archive-script"]) {
+            const r = spawnSync("bash", ["-n"], { input: byName(logsRole(specOf()), name).stdin as string, encoding: "utf8" });
+            expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+        }
+    });
+});
+
+describe("packages role", () => {
+    test("base packages plus extras, sorted, once each", () => {
+        expect(nodePackages({ extraPackages: ["rsync", "gzip"] })).toEqual(["gzip", "kmod", "procps", "rsync", "util-linux"]);
+        expect(packagesRole({ extraPackages: ["rsync"] })[0].script).toContain("WANT=(gzip kmod procps rsync util-linux)");
+    });
+});
+
+describe("rendered steps", () => {
+    const spec = specOf((c) => { c.extraPackages = ["rsync"]; c.sysctl = { "net.ipv4.tcp_rmem": "4096 87380 16777216" }; });
+    const steps = stepsOf(spec);
+    const cases = steps.flatMap((s) => [
+        { step: s.name, which: "create", body: s.script },
+        ...(s.deleteScript === undefined ? [] : [{ step: s.name, which: "delete", body: s.deleteScript }]),
+    ]);
+
+    test("the node's steps, in order, end with the health gate", () => {
+        expect(steps.map((s) => s.name)).toEqual([
+            "packages", "kernel-modules", "sysctl-unit", "sysctl", "sysctl-service", "limits",
+            "logs-rotate-script", "logs-archive-script", "logs-service-unit", "logs-timer-unit", "logs-mounts", "logs-timer",
+            "health",
+        ]);
+    });
+
+    test.each(cases)("$step ($which) passes bash -n as root and through sudo, in both modes", ({ step, body }) => {
+        for (const check of [false, true]) {
+            const asRoot = stepCommand(step, body, { user: "root", check });
+            const r = bashSyntax(asRoot);
+            expect(r.code, r.stderr).toBe(0);
+            const asUser = stepCommand(step, body, { user: "deploy", check });
+            expect(asUser.startsWith("sudo -n bash -c '")).toBe(true);
+            expect(asUser.slice("sudo -n ".length)).toBe(asRoot);
+        }
+    });
+
+    test("a syntax error in a step would be caught by this check", () => {
+        expect(bashSyntax(stepCommand("broken", "if true; then echo\n", { user: "root", check: false })).code).not.toBe(0);
+    });
+
+    test("check mode is set in the script text: CHECK=1, and CHECK=0 normally", () => {
+        for (const s of steps) {
+            const normal = stepScript(s.name, s.script, false);
+            const check = stepScript(s.name, s.script, true);
+            expect(normal).toMatch(/^CHECK=0$/m);
+            expect(normal).not.toMatch(/^CHECK=1$/m);
+            expect(check).toMatch(/^CHECK=1$/m);
+            expect(check).not.toMatch(/^CHECK=0$/m);
+            expect(stepCommand(s.name, s.script, { user: "deploy", check: true })).toMatch(/^CHECK=1$/m);
+        }
+    });
+
+    test("every script starts with the prelude and ends by saying changed or ok", () => {
+        for (const s of steps) {
+            const text = stepScript(s.name, s.script, false);
+            expect(text.startsWith("# pairstore converge-step prelude")).toBe(true);
+            expect(text).toMatch(/^set -euo pipefail$/m);
+            expect(text).toMatch(/^STEP=/m);
+            expect(text.trimEnd().endsWith('if [ "$changed" = 1 ]; then echo changed; else echo ok; fi')).toBe(true);
+        }
+    });
+
+    test("a step name with shell characters is quoted", () => {
+        expect(stepScript("it's", "", false)).toContain(`STEP='it'\\''s'`);
+    });
+
+    test("step names are unique per node and resource names unique per cluster", () => {
+        const all: string[] = [];
+        spec.pairs.forEach((p, i) => p.nodes.forEach((n, j) => {
+            const names = stepsOf(spec, i, j).map((s) => s.name);
+            expect(new Set(names).size).toBe(names.length);
+            all.push(...names.map((s) => `${n.name}-${s}`));
+        }));
+        expect(new Set(all).size).toBe(all.length);
+    });
+
+    test("no step leaves a placeholder unfilled", () => {
+        for (const s of steps) {
+            for (const text of [s.script, s.deleteScript ?? "", typeof s.stdin === "string" ? s.stdin : ""]) {
+                expect(text, s.name).not.toMatch(/\{\{[A-Za-z0-9_]+\}\}/);
+            }
+        }
+    });
+});
+
+describe("templates", () => {
+    test("a missing placeholder throws naming the file and the placeholder", () => {
+        expect(() => fill("a = {{alpha}}\nb = {{beta}}\n", { alpha: 1 }, "files/x/y.conf"))
+            .toThrow("files/x/y.conf: no value for placeholder {{beta}}");
+        expect(() => render("kernel/60-pairstore.conf", {})).toThrow("files/kernel/60-pairstore.conf: no value for placeholder {{settings}}");
+        expect(() => render("steps/file.sh", { path: "/x", mode: "644" })).toThrow("files/steps/file.sh: no value for placeholder {{validate}}");
+    });
+
+    test("fill replaces every occurrence and leaves other braces alone", () => {
+        expect(fill("{{a}} {{a}} ${x} {b} {{ c }}", { a: 7 }, "t")).toBe("7 7 ${x} {b} {{ c }}");
+    });
+
+    test("every file under files/ is used by the components", () => {
+        const files: string[] = [];
+        const walk = (dir: string, into: string[], keep: (p: string) => boolean) => {
+            for (const e of readdirSync(dir)) {
+                const p = path.join(dir, e);
+                if (statSync(p).isDirectory()) walk(p, into, keep);
+                else if (keep(p)) into.push(p);
+            }
+        };
+        walk(FILES_DIR, files, () => true);
+        const sources: string[] = [];
+        walk(path.join(FILES_DIR, "..", "components"), sources, (p) => p.endsWith(".ts"));
+        const code = sources.map((p) => readFileSync(p, "utf8")).join("\n");
+        expect(files.length).toBeGreaterThan(10);
+        for (const f of files) {
+            const rel = path.relative(FILES_DIR, f);
+            expect(code.includes(`"${rel}"`), `files/${rel} is not referenced by any component`).toBe(true);
+            expect(() => readTemplate(rel)).not.toThrow();
+        }
+    });
+});
+
+describe("the health gate", () => {
+    const gateOf = (spec: ClusterSpec) => byName(stepsOf(spec), "health").script;
+
+    test("its revision is stable for the same spec", () => {
+        expect(gateOf(specOf())).toBe(gateOf(specOf()));
+        const steps = stepsOf(specOf()).filter((s) => s.name !== "health");
+        expect(revisionOf(steps)).toBe(revisionOf(steps.map((s) => ({ ...s }))));
+    });
+
+    test("its revision changes when any step's script or content changes", () => {
+        const steps = stepsOf(specOf()).filter((s) => s.name !== "health");
+        const base = revisionOf(steps);
+        const seen = new Set([base]);
+        steps.forEach((s, i) => {
+            const script = steps.map((x, j) => (j === i ? { ...x, script: x.script + "\n# changed" } : x));
+            expect(revisionOf(script), `${s.name} script`).not.toBe(base);
+            seen.add(revisionOf(script));
+            const stdin = steps.map((x, j) => (j === i ? { ...x, stdin: `${typeof x.stdin === "string" ? x.stdin : ""}x` } : x));
+            expect(revisionOf(stdin), `${s.name} stdin`).not.toBe(base);
+            const digest = steps.map((x, j) => (j === i ? { ...x, stdin: undefined, stdinDigest: "other" } : x));
+            expect(revisionOf(digest), `${s.name} stdinDigest`).not.toBe(base);
+        });
+        expect(seen.size).toBe(steps.length + 1);
+    });
+
+    test("the gate's script changes with every config that changes a step", () => {
+        const base = gateOf(specOf());
+        const variants: Array<[string, (c: RawConfig) => void]> = [
+            ["sysctl", (c) => { c.sysctl = { "net.core.somaxconn": 4096 }; }],
+            ["nofile", (c) => { c.nofile = 65536; }],
+            ["tmpfs size", (c) => { c.logs = { tmpfsSize: "128m" }; }],
+            ["interval", (c) => { c.logs = { interval: "1h" }; }],
+            ["packages", (c) => { c.extraPackages = ["rsync"]; }],
+            ["domains", (c) => { c.domains = [{ name: "example.net", internalPort: 8081 }]; }],
+        ];
+        for (const [what, change] of variants) expect(gateOf(specOf(change)), what).not.toBe(base);
+    });
+
+    test("it waits for the units and the log mounts", () => {
+        const gate = gateOf(specOf());
+        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer)");
+        expect(gate).toContain("MOUNTS=(/var/log/nginx/image.example.com /var/log/nginx/image.example.org)");
+        expect(gate).toMatch(/^# Node revision \(reruns the gate whenever the node changed\): [0-9a-f]{16}$/m);
+    });
+});
