@@ -1,0 +1,119 @@
+// A valid two-pair stack, and helpers that break captured registrations in
+// the ways the policies must catch.
+import type { Registered, StackConfig } from "./capture";
+
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A throwaway key: only its shape matters. */
+export const PRIVATE_KEY = [
+    "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+    "-----END OPENSSH PRIVATE KEY-----",
+    "",
+].join("\n");
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc3Ou5Lmg3WUm0rMZ1tqU6s1nwl1q5Ff0mIxD0rDxYz";
+
+function node(name: string, last: number, opts: { hostKey?: boolean } = {}) {
+    return {
+        name,
+        ssh: { host: `10.0.0.${last}`, ...(opts.hostKey === false ? {} : { hostKey: HOST_KEY }) },
+        publicIp: { address: `203.0.113.${last}`, prefix: 24, interface: "eth1", gateway: "203.0.113.1" },
+        internalAddress: `10.1.0.${last}`,
+    };
+}
+
+/** Pairs p1 = (a1, b1) and p2 = (c1, d1), serving example.com. */
+export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: boolean; extra?: StackConfig } = {}): { config: StackConfig; secretKeys: string[] } {
+    const pinned = (n: string) => !(overrides.unpinned ?? []).includes(n);
+    const pairs = [
+        { name: "p1", nodes: [node("a1", 11, { hostKey: pinned("a1") }), node("b1", 12, { hostKey: pinned("b1") })] },
+        { name: "p2", nodes: [node("c1", 21, { hostKey: pinned("c1") }), node("d1", 22, { hostKey: pinned("d1") })] },
+    ];
+    return {
+        config: {
+            "pairstore:domains": JSON.stringify([{ name: "example.com", internalPort: 8081 }]),
+            "pairstore:pairs": JSON.stringify(pairs),
+            "pairstore:sshPrivateKey": PRIVATE_KEY,
+            ...(overrides.allowUnpinned ? { "pairstore:allowUnpinnedHostKeys": "true" } : {}),
+            ...(overrides.extra ?? {}),
+        },
+        secretKeys: ["pairstore:sshPrivateKey"],
+    };
+}
+
+// ---- editing captured registrations ----
+
+export const clone = (rs: Registered[]): Registered[] => JSON.parse(JSON.stringify(rs));
+
+export function find(rs: Registered[], type: string, name: string): Registered {
+    const r = rs.find((x) => x.type === type && x.name === name);
+    if (!r) throw new Error(`no ${type} named ${name} in ${rs.map((x) => x.name).join(", ")}`);
+    return r;
+}
+
+export const NODE = "pairstore:index:StorageNode";
+export const PAIR = "pairstore:index:NodePair";
+export const COMMAND = "command:remote:Command";
+
+/** The resource and everything under it. */
+export function subtree(rs: Registered[], root: Registered): Registered[] {
+    const out = [root];
+    for (let i = 0; i < out.length; i++) out.push(...rs.filter((r) => r.parent === out[i].urn));
+    return out;
+}
+
+/** Removes a resource with its children. */
+export function remove(rs: Registered[], root: Registered): Registered[] {
+    const gone = new Set(subtree(rs, root).map((r) => r.urn));
+    return rs.filter((r) => !gone.has(r.urn));
+}
+
+/** A copy of a StorageNode (with its steps) renamed to `name`, under `parentUrn`. */
+export function copyNode(rs: Registered[], from: Registered, name: string, parentUrn: string): Registered[] {
+    const old = from.name;
+    const rename = (n: string) => (n === old ? name : n.startsWith(`${old}-`) ? name + n.slice(old.length) : n);
+    const tree = clone(subtree(rs, from));
+    const urns = new Map(tree.map((r) => [r.urn, r.urn.replace(/::[^:]+$/, `::${rename(r.name)}`)]));
+    tree.forEach((r, i) => {
+        r.name = rename(r.name);
+        r.urn = urns.get(r.urn)!;
+        r.parent = i === 0 ? parentUrn : urns.get(r.parent) ?? r.parent;
+        if (r.type === NODE) r.inputs.node = { ...r.inputs.node, name };
+    });
+    return tree;
+}
+
+/** Marks a wire value secret. */
+export const secret = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
+
+/** Unwraps a wire secret. */
+export const plain = (v: any) => (v && typeof v === "object" && v[SIG_KEY] === SECRET_SIG ? v.value : v);
+
+/** ShardDns args for a domain: shard -> pair, each with that pair's public IPs. */
+export function shardDnsRecord(domain: string, assign: Record<string, string>, ipsOf: Record<string, string[]>, name = `${domain}-shards`): Registered {
+    const inputs = {
+        domain,
+        ttl: 3600,
+        shards: Object.entries(assign).map(([shard, pair]) => ({ shard, pair, ips: ipsOf[pair] ?? [] })),
+    };
+    return {
+        urn: `urn:pulumi:policy::pairstore::pairstore:index:ShardDns::${name}`,
+        type: "pairstore:index:ShardDns",
+        name,
+        parent: "",
+        custom: false,
+        inputs,
+        outputs: {},
+        additionalSecretOutputs: [],
+        dependencies: [],
+    };
+}
+
+/** Shards "0".."f" (digits 1) or "00".."ff" (digits 2), round-robin over pairs. */
+export function spread(pairs: string[], digits: 1 | 2): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let i = 0; i < 16 ** digits; i++) out[i.toString(16).padStart(digits, "0")] = pairs[i % pairs.length];
+    return out;
+}

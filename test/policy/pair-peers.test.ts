@@ -1,0 +1,87 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { PEER_REFERENCES, stdinOf, type PeerReferenceSource } from "../../policies/rules/pair-peers";
+import type { Registered } from "./capture";
+import { clone, COMMAND, find, NODE } from "./fixtures";
+import { messagesOf, runPolicies } from "./policy-args";
+import { validStack } from "./stack";
+
+let stack: Registered[];
+beforeAll(async () => {
+    stack = await validStack();
+});
+
+const run = async (rs: Registered[]) => messagesOf(await runPolicies(rs), "pair-peers");
+
+describe("pair-peers", () => {
+    it("passes when each node's peer is the other node of its pair", async () => {
+        expect(await run(stack)).toEqual([]);
+    });
+
+    it("fails a node whose peer is a node of another pair", async () => {
+        const rs = clone(stack);
+        const b1 = find(rs, NODE, "b1");
+        b1.inputs.peer = find(rs, NODE, "c1").inputs.node;
+        const msgs = await run(rs);
+        expect(msgs.length).toBeGreaterThan(0);
+        expect(msgs[0]).toBe("node b1 of pair p1 points at c1 as its peer (args.peer.name), which is node c1 of pair p2; " +
+            "its peer is node a1 (public IP 203.0.113.11, internal 10.1.0.11).");
+        expect(msgs).toContainEqual(expect.stringContaining("node b1 of pair p1 points at 10.1.0.21 as its peer (args.peer.internalAddress), which is node c1 of pair p2"));
+        expect(msgs.every((m) => m.startsWith("node b1 of pair p1"))).toBe(true);
+    });
+
+    it("fails a node whose peer address points elsewhere", async () => {
+        const rs = clone(stack);
+        const a1 = find(rs, NODE, "a1");
+        a1.inputs.peer = { ...a1.inputs.peer, internalAddress: "10.9.9.9" };
+        expect(await run(rs)).toEqual([
+            "node a1 of pair p1 points at 10.9.9.9 as its peer (args.peer.internalAddress), which is no node of this stack; " +
+            "its peer is node b1 (public IP 203.0.113.12, internal 10.1.0.12).",
+        ]);
+    });
+
+    it("fails a node that names itself as its peer", async () => {
+        const rs = clone(stack);
+        const d1 = find(rs, NODE, "d1");
+        d1.inputs.peer = d1.inputs.node;
+        const msgs = await run(rs);
+        expect(msgs[0]).toMatch(/^node d1 of pair p2 names itself as its peer/);
+        expect(msgs).toContainEqual(expect.stringContaining("node d1 of pair p2 points at d1 as its peer (args.peer.name), which is the node itself"));
+    });
+
+    it("fails a node that claims another pair", async () => {
+        const rs = clone(stack);
+        find(rs, NODE, "c1").inputs.pair = "p1";
+        expect(await run(rs)).toEqual(["node c1 says it belongs to pair p1, but it is a node of pair p2."]);
+    });
+
+    it("fails when the StorageNode args are not visible", async () => {
+        const rs = clone(stack);
+        find(rs, NODE, "a1").inputs = {};
+        expect(await run(rs)).toEqual([expect.stringMatching(/^node a1 of pair p1: its StorageNode args are not visible/)]);
+    });
+
+    it("takes further peer references from step content (how replication/heartbeat rules plug in)", async () => {
+        // A stand-in for a later heartbeat step: `ucast eth1 <peer>` lines in ha.cf.
+        const heartbeat: PeerReferenceSource = (node) =>
+            [...(stdinOf(node, "heartbeat-config") ?? "").matchAll(/^ucast \S+ (\S+)$/gm)].map((m) => ({ what: "heartbeat ucast", value: m[1] }));
+        PEER_REFERENCES.push(heartbeat);
+        try {
+            const rs = clone(stack);
+            const step = (node: string, peerIp: string): Registered => {
+                const base = clone([find(rs, COMMAND, `${node}-limits`)])[0];
+                base.name = `${node}-heartbeat-config`;
+                base.urn = base.urn.replace(/::[^:]+$/, `::${base.name}`);
+                base.inputs.stdin = `ucast eth1 ${peerIp}\n`;
+                base.outputs = { ...base.inputs };
+                return base;
+            };
+            rs.push(step("a1", "10.1.0.12"), step("b1", "10.1.0.11"), step("c1", "10.1.0.22"), step("d1", "10.1.0.12"));
+            expect(await run(rs)).toEqual([
+                "node d1 of pair p2 points at 10.1.0.12 as its peer (heartbeat ucast), which is node b1 of pair p1; " +
+                "its peer is node c1 (public IP 203.0.113.21, internal 10.1.0.21).",
+            ]);
+        } finally {
+            PEER_REFERENCES.splice(PEER_REFERENCES.indexOf(heartbeat), 1);
+        }
+    });
+});
