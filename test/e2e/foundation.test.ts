@@ -2,7 +2,7 @@
 // mounts and the log timer, idempotence, reboot, drift detection, bad config.
 import { beforeAll, expect, it } from "vitest";
 import { DEFAULT_SYSCTL } from "../../components/config";
-import { applyLab } from "../lab/lab";
+import { applyLab, labStack } from "../lab/lab";
 import { rebootHost } from "../lab/hosts";
 import { LAB_DOMAINS, LAB_NOFILE } from "../lab/topology";
 import { describeLab, labHosts, labReady, onHost } from "./lab-env";
@@ -121,6 +121,25 @@ describeLab("foundation on the lab hosts", () => {
         expect(fix.changedSteps.filter((s) => !s.startsWith(node))).toEqual([]);
         expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("1800");
         expect(await onHost(node, "findmnt -n -o FSTYPE --mountpoint /var/log/nginx/image.example.org")).toBe("tmpfs");
+    });
+
+    it("undoes a pair's steps when it leaves the stack, and restores it when it comes back", async () => {
+        const pairs = JSON.parse(labStack().config["pairstore:pairs"]);
+        await onHost("node-2b", "echo 'GET /kept HTTP/1.1' >> /var/log/nginx/image.example.com/access.log");
+        const shrunk = await applyLab({ pairs: pairs.slice(0, 1) });
+        expect(shrunk.ok, shrunk.failed.map((f) => f.message).join("\n")).toBe(true);
+        expect(shrunk.deleted).toEqual(expect.arrayContaining(["node-2a-sysctl", "node-2b-logs-mounts", "node-2b-health"]));
+        expect(shrunk.deleted.every((n) => n.startsWith("node-2"))).toBe(true);
+        expect(await onHost("node-2b", "ls /etc/sysctl.d /etc/security/limits.d")).not.toMatch(/pairstore/);
+        expect(await onHost("node-2b", "systemctl is-enabled pairstore-logs.timer || true")).not.toBe("enabled");
+        expect(await onHost("node-2b", "findmnt -n --mountpoint /var/log/nginx/image.example.com || echo unmounted")).toBe("unmounted");
+        // Nothing lost: the logs were processed before the tmpfs went away.
+        expect(await onHost("node-2b", "zcat /var/log/pairstore-archive/image.example.com/access-*.log.gz")).toContain("GET /kept");
+
+        const back = await applyLab();
+        expect(back.ok).toBe(true);
+        expect(back.created.filter((n) => n.startsWith("node-2")).length).toBe(shrunk.deleted.length);
+        expect(await onHost("node-2b", "systemctl is-active pairstore-logs.timer")).toBe("active");
     });
 
     it("rejects bad config before touching any host", async () => {
