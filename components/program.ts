@@ -44,8 +44,8 @@ export function program() {
         nodes: pairs.flatMap((p) => p.nodes.map((n) => ({
             name: n.name,
             pair: p.name,
-            host: n.ssh.host,
-            port: n.ssh.port,
+            address: n.ssh.host,
+            sshPort: n.ssh.port,
             user: n.ssh.user,
             publicIp: n.publicIp.address,
             internalAddress: n.internalAddress,

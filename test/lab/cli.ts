@@ -1,5 +1,5 @@
 // npm run lab | lab:outputs | lab:check | lab:down
-import { applyLab, applyLabWithPulumi, engine, labDown, labHostsUp, labOutputs, saveOutputs } from "./lab";
+import { applyLab, applyLabWithPulumi, engine, labDown, labHostsUp, labOutputs } from "./lab";
 
 async function up(check: boolean) {
     await labHostsUp();
@@ -11,7 +11,6 @@ async function up(check: boolean) {
     }
     console.log("lab: the Pulumi CLI is not on PATH; applying with pairstore's executing harness (the same program, its steps run over SSH)");
     const result = await applyLab(overrides, { echo: true });
-    if (!check) saveOutputs(result);
     const ran = result.created.length + result.updated.length;
     console.log(`lab: ${result.created.length} created, ${result.updated.length} updated, ${result.deleted.length} deleted, ` +
         `${result.unchanged.length} unchanged; ${result.changedSteps.length} of ${ran} steps that ran changed something`);

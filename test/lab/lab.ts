@@ -12,6 +12,7 @@ import { LAB_CACHE_PACKAGES, LAB_STACK, labConfig, labHosts } from "./topology";
 const ROOT = path.join(__dirname, "..", "..");
 const STACK_FILE = path.join(LAB_DIR, `stack-${LAB_STACK}.json`);
 const STATE_FILE = path.join(LAB_DIR, `state-${LAB_STACK}.json`);
+const OUTPUTS_FILE = path.join(LAB_DIR, `outputs-${LAB_STACK}.json`);
 
 /** Which engine applies the program. */
 export function engine(): "pulumi" | "harness" {
@@ -43,10 +44,12 @@ export function labStack(overrides: Record<string, unknown> = {}) {
     return stack;
 }
 
-/** Applies the program to the lab with the executing harness. */
-export function applyLab(overrides: Record<string, unknown> = {}, opts: { echo?: boolean; preview?: boolean } = {}): Promise<RunResult> {
+/** Applies the program to the lab with the executing harness; a successful apply records the stack outputs, as Pulumi does. */
+export async function applyLab(overrides: Record<string, unknown> = {}, opts: { echo?: boolean; preview?: boolean } = {}): Promise<RunResult> {
     const stack = labStack(overrides);
-    return runStack(LAB_STACK, STATE_FILE, stack.config, stack.secretKeys, opts);
+    const result = await runStack(LAB_STACK, STATE_FILE, stack.config, stack.secretKeys, opts);
+    if (result.ok && !opts.preview) writeFileSync(OUTPUTS_FILE, JSON.stringify(result.outputs, null, 1));
+    return result;
 }
 
 /** Applies the program to the lab with the Pulumi CLI (local file backend under the lab dir). */
@@ -74,23 +77,18 @@ export function labOutputs(): any {
     if (engine() === "pulumi") {
         outputs = JSON.parse(execFileSync("pulumi", ["stack", "output", "--json", "--stack", LAB_STACK], { cwd: ROOT, env: pulumiEnv() }).toString());
     } else {
-        if (!existsSync(STATE_FILE)) throw new Error("the lab stack has not been applied yet: run `npm run lab` first");
-        outputs = JSON.parse(readFileSync(path.join(LAB_DIR, `outputs-${LAB_STACK}.json`), "utf8"));
+        if (!existsSync(OUTPUTS_FILE)) throw new Error("the lab stack has not been applied yet: run `npm run lab` first");
+        outputs = JSON.parse(readFileSync(OUTPUTS_FILE, "utf8"));
     }
     const keyFile = path.join(LAB_DIR, "key", "id_ed25519");
     return { ...outputs, nodes: (outputs.nodes ?? []).map((n: any) => ({ ...n, privateKeyFile: keyFile })) };
-}
-
-/** Remembers the outputs of a harness apply for `lab:outputs`. */
-export function saveOutputs(result: RunResult): void {
-    if (result.ok) writeFileSync(path.join(LAB_DIR, `outputs-${LAB_STACK}.json`), JSON.stringify(result.outputs, null, 1));
 }
 
 /** Stops and removes every lab host and the lab stack's state. */
 export async function labDown(): Promise<void> {
     assertRootLinux();
     await destroyAll();
-    for (const f of [STACK_FILE, STATE_FILE, path.join(LAB_DIR, `outputs-${LAB_STACK}.json`)]) {
+    for (const f of [STACK_FILE, STATE_FILE, OUTPUTS_FILE]) {
         if (existsSync(f)) execFileSync("rm", ["-f", f]);
     }
 }

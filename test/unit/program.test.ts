@@ -131,7 +131,7 @@ describe("program() under mocks", () => {
 
     test("the stack outputs list the nodes and the domains", () => {
         expect(outputs.domains).toEqual(["example.com", "example.org"]);
-        expect(outputs.nodes.map((n: any) => [n.name, n.pair, n.host, n.publicIp])).toEqual([
+        expect(outputs.nodes.map((n: any) => [n.name, n.pair, n.address, n.publicIp])).toEqual([
             ["node-1a", "pair-1", "10.77.0.11", "198.51.100.11"],
             ["node-1b", "pair-1", "10.77.0.12", "198.51.100.12"],
             ["node-2a", "pair-2", "10.77.0.13", "198.51.100.13"],
