@@ -26,14 +26,36 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 
-export const LAB_DIR: string = process.env.PAIRSTORE_LAB_DIR || "/var/lib/pairstore-lab";
+/**
+ * Several labs can run side by side (one per work tree): PAIRSTORE_LAB_ID 0-2
+ * picks the lab's directory, bridge, namespace and subnet names. Lab 0 is the default.
+ */
+export const LAB_ID: number = labId(process.env.PAIRSTORE_LAB_ID);
+const TAG = LAB_ID === 0 ? "ps" : `ps${LAB_ID}`;
+/** Public subnets: documentation ranges, one per lab. */
+const PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2"];
 
-export const MGMT_BRIDGE = "psbr0";
-export const PUBLIC_BRIDGE = "psbr1";
-export const MGMT_GATEWAY = "10.77.0.1";
+export const LAB_DIR: string = process.env.PAIRSTORE_LAB_DIR || (LAB_ID === 0 ? "/var/lib/pairstore-lab" : `/var/lib/pairstore-lab-${LAB_ID}`);
+
+export const MGMT_BRIDGE = `${TAG}br0`;
+export const PUBLIC_BRIDGE = `${TAG}br1`;
+/** First three octets of the management (internal) network. */
+export const MGMT_NET = `10.77.${LAB_ID}`;
+export const MGMT_GATEWAY = `${MGMT_NET}.1`;
 export const MGMT_PREFIX = 24;
-export const PUBLIC_GATEWAY = "198.51.100.1";
+/** First three octets of the public network. */
+export const PUBLIC_NET = PUBLIC_NETS[LAB_ID];
+export const PUBLIC_GATEWAY = `${PUBLIC_NET}.1`;
 export const PUBLIC_PREFIX = 24;
+const NFT_TABLE = LAB_ID === 0 ? "pairstore_lab" : `pairstore_lab${LAB_ID}`;
+
+function labId(text: string | undefined): number {
+  const id = Number(text ?? 0);
+  if (!Number.isInteger(id) || id < 0 || id > 2) {
+    throw new Error(`PAIRSTORE_LAB_ID must be 0, 1 or 2, got ${JSON.stringify(text)}`);
+  }
+  return id;
+}
 
 export const DEBIAN_SUITE = "bookworm";
 export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
@@ -457,18 +479,18 @@ export function hostDir(name: string): string {
 }
 
 export function netnsName(name: string): string {
-  return `ps-${name}`;
+  return `${TAG}-${name}`;
 }
 
 /** Outer-side veth name for eth<idx> (<= 15 chars). */
 export function outerVethName(name: string, idx: 0 | 1): string {
-  const plain = `ps${idx}-${name}`;
-  return plain.length <= 15 ? plain : `ps${idx}-${sha(name).slice(0, 10)}`;
+  const plain = `${TAG}${idx}-${name}`;
+  return plain.length <= 15 ? plain : `${TAG}${idx}-${sha(name).slice(0, 15 - TAG.length - 2)}`;
 }
 
 /** Deterministic locally administered MAC: idx 0/1 = eth0/eth1 inside, 0x10/0x11 = outer veth sides. */
 export function macFor(name: string, idx: number): string {
-  const h = sha(`pairstore-lab:${name}`);
+  const h = sha(LAB_ID === 0 ? `pairstore-lab:${name}` : `pairstore-lab${LAB_ID}:${name}`);
   const bytes = ["02", h.slice(0, 2), h.slice(2, 4), h.slice(4, 6), h.slice(6, 8), idx.toString(16).padStart(2, "0")];
   return bytes.join(":");
 }
@@ -601,8 +623,8 @@ export function ensureBridges(): Promise<void> {
   if (!bridgesReady) {
     bridgesReady = (async () => {
       const bridges: Array<[string, string, number, string]> = [
-        [MGMT_BRIDGE, MGMT_GATEWAY, MGMT_PREFIX, "02:77:00:00:00:01"],
-        [PUBLIC_BRIDGE, PUBLIC_GATEWAY, PUBLIC_PREFIX, "02:77:00:00:01:01"],
+        [MGMT_BRIDGE, MGMT_GATEWAY, MGMT_PREFIX, `02:77:0${LAB_ID}:00:00:01`],
+        [PUBLIC_BRIDGE, PUBLIC_GATEWAY, PUBLIC_PREFIX, `02:77:0${LAB_ID}:00:01:01`],
       ];
       for (const [br, ip, prefix, mac] of bridges) {
         if (!linkExists(br)) {
@@ -616,7 +638,7 @@ export function ensureBridges(): Promise<void> {
       }
       // Guard: nothing from the lab bridges is forwarded anywhere else (and vice versa).
       const ruleset = [
-        "table inet pairstore_lab {",
+        `table inet ${NFT_TABLE} {`,
         "  chain forward {",
         "    type filter hook forward priority -10; policy accept;",
         `    iifname { "${MGMT_BRIDGE}", "${PUBLIC_BRIDGE}" } oifname != { "${MGMT_BRIDGE}", "${PUBLIC_BRIDGE}" } reject with icmpx type admin-prohibited`,
@@ -625,7 +647,7 @@ export function ensureBridges(): Promise<void> {
         "}",
         "",
       ].join("\n");
-      await run("nft", ["-f", "-"], { input: "table inet pairstore_lab\ndelete table inet pairstore_lab\n" + ruleset });
+      await run("nft", ["-f", "-"], { input: `table inet ${NFT_TABLE}\ndelete table inet ${NFT_TABLE}\n` + ruleset });
     })();
     bridgesReady.catch(() => {
       bridgesReady = undefined;
@@ -676,9 +698,9 @@ function isMounted(dir: string): boolean {
 
 function checkHost(h: LabHost): void {
   checkName(h.name);
-  const m = /^10\.77\.0\.(\d{1,3})$/.exec(h.mgmtIp);
-  if (!m || Number(m[1]) < 2 || Number(m[1]) > 254) {
-    throw new Error(`lab: mgmtIp of ${h.name} must be in 10.77.0.2-254, got ${JSON.stringify(h.mgmtIp)}`);
+  const m = h.mgmtIp.startsWith(`${MGMT_NET}.`) ? /^\d{1,3}$/.exec(h.mgmtIp.slice(MGMT_NET.length + 1)) : null;
+  if (!m || Number(m[0]) < 2 || Number(m[0]) > 254) {
+    throw new Error(`lab: mgmtIp of ${h.name} must be in ${MGMT_NET}.2-254, got ${JSON.stringify(h.mgmtIp)}`);
   }
   for (const mac of [h.mac0, h.mac1]) {
     if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new Error(`lab: bad MAC ${mac} for ${h.name}`);
@@ -908,7 +930,7 @@ export async function destroyAll(): Promise<void> {
   const netnsList = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout || "";
   for (const line of netnsList.split("\n")) {
     const ns = line.trim().split(/\s+/)[0];
-    if (ns && ns.startsWith("ps-") && NAME_RE.test(ns.slice(3))) names.add(ns.slice(3));
+    if (ns && ns.startsWith(`${TAG}-`) && NAME_RE.test(ns.slice(TAG.length + 1))) names.add(ns.slice(TAG.length + 1));
   }
   await Promise.all([...names].map((n) => stopHost(n, { hard: true })));
   for (const name of names) await killOrphans(name);
@@ -926,7 +948,7 @@ export async function destroyAll(): Promise<void> {
   for (const br of [MGMT_BRIDGE, PUBLIC_BRIDGE]) {
     if (linkExists(br)) await run("ip", ["link", "del", br]);
   }
-  await run("nft", ["delete", "table", "inet", "pairstore_lab"], { allowFail: true });
+  await run("nft", ["delete", "table", "inet", NFT_TABLE], { allowFail: true });
   bridgesReady = undefined;
 }
 

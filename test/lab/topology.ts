@@ -1,12 +1,12 @@
 // The lab cluster: two pairs of real Debian hosts on this machine, and the
 // stack config that describes them to pairstore.
 import { nodePackages } from "../../components/roles/packages";
-import { PUBLIC_GATEWAY, PUBLIC_PREFIX, type LabHost } from "./hosts";
+import { MGMT_NET, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
 
 /** The lab's stack name. */
 export const LAB_STACK = "lab";
 
-/** Lab nodes: management/internal network 10.77.0.0/24, public network 198.51.100.0/24. */
+/** Lab nodes: management/internal network MGMT_NET.0/24 (10.77.0.0/24 in lab 0), public network PUBLIC_NET.0/24 (198.51.100.0/24). */
 export const LAB_PAIRS = [
     { name: "pair-1", nodes: [{ name: "node-1a", octet: 11 }, { name: "node-1b", octet: 12 }] },
     { name: "pair-2", nodes: [{ name: "node-2a", octet: 13 }, { name: "node-2b", octet: 14 }] },
@@ -29,7 +29,7 @@ export const LAB_CACHE_PACKAGES = [...new Set([
 
 /** Every lab host. */
 export function labHosts(): LabHost[] {
-    return LAB_PAIRS.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `10.77.0.${n.octet}`, publicIp: `198.51.100.${n.octet}` })));
+    return LAB_PAIRS.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `${MGMT_NET}.${n.octet}`, publicIp: `${PUBLIC_NET}.${n.octet}` })));
 }
 
 /** The lab stack config, as the Pulumi CLI hands it to the program. */
@@ -40,11 +40,11 @@ export function labConfig(hostKeys: Record<string, string>, privateKey: string, 
             name: p.name,
             nodes: p.nodes.map((n) => ({
                 name: n.name,
-                ssh: { host: `10.77.0.${n.octet}`, user: "root", hostKey: hostKeys[n.name] },
+                ssh: { host: `${MGMT_NET}.${n.octet}`, user: "root", hostKey: hostKeys[n.name] },
                 publicIp: {
-                    address: `198.51.100.${n.octet}`, prefix: PUBLIC_PREFIX, interface: "eth1", gateway: PUBLIC_GATEWAY,
+                    address: `${PUBLIC_NET}.${n.octet}`, prefix: PUBLIC_PREFIX, interface: "eth1", gateway: PUBLIC_GATEWAY,
                 },
-                internalAddress: `10.77.0.${n.octet}`,
+                internalAddress: `${MGMT_NET}.${n.octet}`,
             })),
         })),
         nofile: LAB_NOFILE,
