@@ -27,13 +27,13 @@ import * as net from "node:net";
 import * as path from "node:path";
 
 /**
- * Several labs can run side by side (one per work tree): PAIRSTORE_LAB_ID 0-2
+ * Several labs can run side by side (one per work tree): PAIRSTORE_LAB_ID 0-3
  * picks the lab's directory, bridge, namespace and subnet names. Lab 0 is the default.
  */
 export const LAB_ID: number = labId(process.env.PAIRSTORE_LAB_ID);
 const TAG = LAB_ID === 0 ? "ps" : `ps${LAB_ID}`;
-/** Public subnets: documentation ranges, one per lab. */
-const PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2"];
+/** Public subnets: documentation and benchmarking ranges (never routed on the internet), one per lab. */
+const PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2", "198.18.0"];
 
 export const LAB_DIR: string = process.env.PAIRSTORE_LAB_DIR || (LAB_ID === 0 ? "/var/lib/pairstore-lab" : `/var/lib/pairstore-lab-${LAB_ID}`);
 
@@ -51,8 +51,8 @@ const NFT_TABLE = LAB_ID === 0 ? "pairstore_lab" : `pairstore_lab${LAB_ID}`;
 
 function labId(text: string | undefined): number {
   const id = Number(text ?? 0);
-  if (!Number.isInteger(id) || id < 0 || id > 2) {
-    throw new Error(`PAIRSTORE_LAB_ID must be 0, 1 or 2, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(id) || id < 0 || id > 3) {
+    throw new Error(`PAIRSTORE_LAB_ID must be 0, 1, 2 or 3, got ${JSON.stringify(text)}`);
   }
   return id;
 }
