@@ -282,3 +282,7 @@ export function checkDomain(domain: string): string {
     }
     return domain;
 }
+
+// Signed, expiring links for the private prefix live in their own module;
+// re-exported so one import gives an application the whole layout.
+export { secureLinkToken, signPath } from "./secure-link";

@@ -13,6 +13,8 @@ export interface NodePairArgs {
     settings: NodeSettings;
     /** SSH private key (a Pulumi secret). */
     sshPrivateKey: pulumi.Input<string>;
+    /** secure_link secret (a Pulumi secret). */
+    secureLinkSecret: pulumi.Input<string>;
 }
 
 export class NodePair extends pulumi.ComponentResource {
@@ -20,10 +22,10 @@ export class NodePair extends pulumi.ComponentResource {
     public readonly nodes: [StorageNode, StorageNode];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, ...plain } = args;
         super("pairstore:index:NodePair", name, plain, opts);
         const [a, b] = args.pair.nodes;
-        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey };
+        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a }, { parent: this, dependsOn: [first.healthGate] });
         this.nodes = [first, second];

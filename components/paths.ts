@@ -17,3 +17,33 @@ export const LIMITS_CONF = "/etc/security/limits.d/60-pairstore.conf";
 export function logDirOf(domain: string): string {
     return `/var/log/nginx/image.${domain}`;
 }
+
+/** The nginx binary pairstore builds (Debian's own nginx, if installed, stays at /usr/sbin/nginx). */
+export const NGINX_BIN = "/usr/local/sbin/nginx";
+/** Install prefix of the nginx build (nginx's own defaults; pairstore's config lives elsewhere). */
+export const NGINX_PREFIX = "/usr/local/nginx";
+/** The systemd unit running pairstore's nginx. */
+export const NGINX_UNIT = "pairstore-nginx.service";
+/** nginx configuration: `candidate/` is written by the steps, `live` points at the last release that passed `nginx -t`. */
+export const NGINX_CONF_DIR = "/etc/pairstore/nginx";
+/** The configuration nginx runs with (through the `live` link). */
+export const NGINX_LIVE_CONF = `${NGINX_CONF_DIR}/live/nginx.conf`;
+/** nginx's own temp directories and its main error log. */
+export const NGINX_VAR_DIR = "/var/lib/pairstore-nginx";
+/** Where the build step keeps verified source tarballs. */
+export const NGINX_SRC_CACHE = "/var/cache/pairstore/nginx";
+/** Where a tarball pushed from the controller lands (any login user may write there). */
+export function nginxUploadPath(version: string): string {
+    return `/var/tmp/pairstore/nginx-${version}.tar.gz`;
+}
+/** The health endpoint of every internal port. */
+export const HEALTH_PATH = "/.pairstore/health";
+
+/** Where a domain's files are stored. */
+export function domainRootOf(dataRoot: string, domain: string): string {
+    return `${dataRoot}/${domain}/image`;
+}
+/** nginx's temp files for a domain: next to its files, so proxy_store and PUT rename within one file system. */
+export function domainTmpOf(dataRoot: string, domain: string): string {
+    return `${dataRoot}/${domain}/.nginx-tmp`;
+}

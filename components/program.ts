@@ -1,5 +1,6 @@
 // The pairstore program: stack config -> validated spec -> one NodePair per pair.
 import * as pulumi from "@pulumi/pulumi";
+import { existsSync } from "fs";
 import { ConfigError, NAMESPACE, parseClusterConfig, type ClusterSpec } from "./config";
 import { NodePair } from "./node-pair";
 
@@ -24,7 +25,7 @@ export function readClusterSpec(): ClusterSpec {
         }
     }
     try {
-        return parseClusterConfig(raw, { presentKeys, secretKeys });
+        return parseClusterConfig(raw, { presentKeys, secretKeys, fileExists: existsSync });
     } catch (e) {
         // RunError: the CLI prints the message alone, without a stack trace.
         if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
@@ -35,10 +36,12 @@ export function readClusterSpec(): ClusterSpec {
 /** Builds the cluster and returns the stack outputs. */
 export function program() {
     const spec = readClusterSpec();
-    const sshPrivateKey = new pulumi.Config(NAMESPACE).requireSecret("sshPrivateKey");
+    const config = new pulumi.Config(NAMESPACE);
+    const sshPrivateKey = config.requireSecret("sshPrivateKey");
+    const secureLinkSecret = config.requireSecret("secureLinkSecret");
     const { pairs, ...settings } = spec;
     for (const pair of pairs) {
-        new NodePair(pair.name, { pair, settings, sshPrivateKey });
+        new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret });
     }
     return {
         nodes: pairs.flatMap((p) => p.nodes.map((n) => ({

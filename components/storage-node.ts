@@ -17,6 +17,8 @@ export interface StorageNodeArgs {
     settings: NodeSettings;
     /** SSH private key (a Pulumi secret). */
     sshPrivateKey: pulumi.Input<string>;
+    /** secure_link secret (a Pulumi secret). */
+    secureLinkSecret: pulumi.Input<string>;
 }
 
 export class StorageNode extends pulumi.ComponentResource {
@@ -25,11 +27,11 @@ export class StorageNode extends pulumi.ComponentResource {
     /** The last step: healthy once everything before it is applied. */
     public readonly healthGate: command.remote.Command;
     /** Every step resource, by step name. */
-    public readonly steps: Record<string, command.remote.Command> = {};
+    public readonly steps: Record<string, command.remote.Command | command.remote.CopyToRemote> = {};
 
     /** `opts.dependsOn` holds back this node's first step (NodePair uses it to roll one node at a time). */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, ...plain } = args;
         super("pairstore:index:StorageNode", name, plain, opts);
         this.nodeName = args.node.name;
         const { node, settings } = args;
@@ -46,7 +48,18 @@ export class StorageNode extends pulumi.ComponentResource {
         let previous: pulumi.Input<pulumi.Resource>[] = [];
         if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);
         let last: command.remote.Command | undefined;
-        for (const step of nodeSteps(settings, node, args.peer)) {
+        for (const step of nodeSteps(settings, node, args.peer, { secureLinkSecret })) {
+            if (step.copy) {
+                // A file from the machine running the program (the nginx tarball); re-copied when its bytes change.
+                const copy = new command.remote.CopyToRemote(`${name}-${step.name}`, {
+                    connection,
+                    source: new pulumi.asset.FileAsset(step.copy.localPath),
+                    remotePath: step.copy.remotePath,
+                }, { parent: this, dependsOn: previous });
+                this.steps[step.name] = copy;
+                previous = [copy];
+                continue;
+            }
             const script = stepCommand(step.name, step.script, cmdOpts);
             last = new command.remote.Command(`${name}-${step.name}`, {
                 connection,

@@ -18,6 +18,11 @@ export interface StepSpec {
     secret?: boolean;
     /** Stands in for stdin in the node revision when stdin is not plain text. */
     stdinDigest?: string;
+    /**
+     * Not a script: copy a file from the machine running the program to the
+     * host (`remote.CopyToRemote`); `script` is then unused.
+     */
+    copy?: { localPath: string; remotePath: string; sha256: string };
 }
 
 /** Options of a rendered command. */
@@ -70,14 +75,20 @@ export function serviceStep(name: string, unit: string, served: string[], action
     };
 }
 
-/** The health gate of a node: waits until its units are active and mounts in place. */
-export function healthStep(revision: string, units: string[], mounts: string[], timeoutSeconds = 60): StepSpec {
+/** A step that copies a local file to the host (see StepSpec.copy). */
+export function copyStep(name: string, copy: { localPath: string; remotePath: string; sha256: string }): StepSpec {
+    return { name, script: "", copy, stdinDigest: copy.sha256 };
+}
+
+/** The health gate of a node: waits until its units are active, mounts in place and URLs answer 200. */
+export function healthStep(revision: string, units: string[], mounts: string[], urls: string[] = [], timeoutSeconds = 60): StepSpec {
     return {
         name: "health",
         script: render("steps/health.sh", {
             revision,
             units: shqList(units),
             mounts: shqList(mounts),
+            urls: shqList(urls),
             timeout: timeoutSeconds,
         }),
     };

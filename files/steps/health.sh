@@ -3,11 +3,16 @@
 # Node revision (reruns the gate whenever the node changed): {{revision}}
 UNITS=({{units}})
 MOUNTS=({{mounts}})
+URLS=({{urls}})
 deadline=$((SECONDS + {{timeout}}))
 while :; do
     bad=()
     for u in "${UNITS[@]}"; do systemctl is-active -q "$u" || bad+=("unit $u is $(systemctl is-active "$u" || true)"); done
     for m in "${MOUNTS[@]}"; do mountpoint -q "$m" || bad+=("$m is not mounted"); done
+    for url in "${URLS[@]}"; do
+        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
+        [ "$code" = 200 ] || bad+=("$url answers ${code:-nothing}")
+    done
     [ ${#bad[@]} -eq 0 ] && break
     if [ "$CHECK" = 1 ]; then
         change "node is not healthy: ${bad[*]}" || true
@@ -16,4 +21,4 @@ while :; do
     [ "$SECONDS" -lt "$deadline" ] || fail "node is not healthy: ${bad[*]}"
     sleep 1
 done
-[ ${#bad[@]} -gt 0 ] || echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place"
+[ ${#bad[@]} -gt 0 ] || echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place, ${#URLS[@]} URLs answer"

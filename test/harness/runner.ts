@@ -5,10 +5,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { readFileSync, renameSync, writeFileSync } from "fs";
+import * as path from "path";
 import type { HarnessRequest, HarnessResult, HarnessState, StateEntry } from "./types";
 import { runRemote, type Connection } from "./ssh";
 
 const REMOTE_COMMAND = "command:remote:Command";
+const COPY_TO_REMOTE = "command:remote:CopyToRemote";
+
+/** Quotes one word for the remote login shell. */
+const shWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Exit code of a run that failed but wrote its result. */
 const FAILED_EXIT = 3;
 
@@ -56,7 +61,7 @@ async function main() {
     let inflight = 0;
     let lastActivity = Date.now();
 
-    const execute = async (name: string, conn: Connection, cmd: string | undefined, stdin: string | undefined, quiet: boolean) => {
+    const execute = async (name: string, conn: Connection, cmd: string | undefined, stdin: string | Buffer | undefined, quiet: boolean) => {
         if (!cmd) return { code: 0, stdout: "", stderr: "" };
         const r = await runRemote(conn, cmd, stdin);
         if (!quiet) log(name, r.stdout + r.stderr);
@@ -82,17 +87,33 @@ async function main() {
     pulumi.runtime.setAllConfig(req.config, req.secretKeys);
 
     async function register(args: pulumi.runtime.MockResourceArgs) {
-        if (args.type !== REMOTE_COMMAND) return { id: `${args.name}-id`, state: args.inputs };
+        if (args.type !== REMOTE_COMMAND && args.type !== COPY_TO_REMOTE) return { id: `${args.name}-id`, state: args.inputs };
         const key = `${args.type}::${args.name}`;
         if (seen.has(key)) throw new Error(`duplicate resource name ${args.name}`);
         seen.add(key);
-        const inputs = unwrapSecrets(args.inputs);
+        let inputs = unwrapSecrets(args.inputs);
+        let upload: Buffer | undefined;
+        if (args.type === COPY_TO_REMOTE) {
+            // CopyToRemote: the engine diffs a FileAsset by the hash of its bytes, so the harness does too.
+            const source = args.inputs.source as { path?: Promise<string> | string } | undefined;
+            const localPath = source?.path === undefined ? undefined : await source.path;
+            if (typeof localPath !== "string") throw new Error(`${args.name}: the harness supports CopyToRemote with a FileAsset source only`);
+            upload = readFileSync(localPath);
+            const remotePath = String(inputs.remotePath);
+            inputs = {
+                ...inputs,
+                source: { file: localPath, sha256: createHash("sha256").update(upload).digest("hex") },
+                // what the provider does: create the parent directories, then write the file
+                create: `mkdir -p ${shWord(path.posix.dirname(remotePath))} && cat > ${shWord(remotePath)} && echo "copied ${upload.length} bytes to ${remotePath}"`,
+            };
+            inputs.update = inputs.create;
+        }
         const hash = createHash("sha256").update(canonical(inputs)).digest("hex");
         const prev = state.resources[key];
         const quiet = inputs.logging === "none";
         if (prev && prev.hash === hash) {
             result.unchanged.push(args.name);
-            if (prev.stdout !== undefined) result.stdout[args.name] = prev.stdout;
+            if (prev.stdout !== undefined && args.type !== COPY_TO_REMOTE) result.stdout[args.name] = prev.stdout;
             return { id: prev.id, state: { ...inputs, stdout: prev.stdout ?? "", stderr: "" } };
         }
         const op = prev ? "update" : "create";
@@ -103,15 +124,17 @@ async function main() {
         }
         const cmd = op === "update" ? (inputs.update ?? inputs.create) : inputs.create;
         try {
-            const r = await execute(args.name, inputs.connection, cmd, inputs.stdin, quiet);
+            const r = await execute(args.name, inputs.connection, cmd, upload ?? inputs.stdin, quiet);
             const last = r.stdout.trim().split("\n").pop();
-            if (last === "changed") result.changedSteps.push(args.name);
-            if (!quiet) result.stdout[args.name] = r.stdout;
+            // A copy always writes the file; it has no stdout output (as in the provider).
+            const isCopy = args.type === COPY_TO_REMOTE;
+            if (last === "changed" || isCopy) result.changedSteps.push(args.name);
+            if (!quiet && !isCopy) result.stdout[args.name] = r.stdout;
             const entry: StateEntry = {
                 hash, id: prev?.id ?? `${args.name}-${Date.now()}`, seq: prev?.seq ?? ++state.seq,
                 delete: inputs.delete,
                 connection: { host: inputs.connection.host, port: inputs.connection.port, user: inputs.connection.user, hostKey: inputs.connection.hostKey },
-                stdout: quiet ? undefined : r.stdout,
+                stdout: quiet || isCopy ? undefined : r.stdout,
             };
             state.resources[key] = entry;
             saveState();

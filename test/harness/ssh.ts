@@ -23,7 +23,7 @@ export interface RunResult {
 }
 
 /** Runs `command` on the connection's host, feeding `stdin`. */
-export async function runRemote(conn: Connection, command: string, stdin?: string, timeoutMs = 15 * 60_000): Promise<RunResult> {
+export async function runRemote(conn: Connection, command: string, stdin?: string | Buffer, timeoutMs = 15 * 60_000): Promise<RunResult> {
     const dir = mkdtempSync(path.join(tmpdir(), "pairstore-ssh-"));
     try {
         const port = conn.port ?? 22;

@@ -1,7 +1,9 @@
 // The lab as a library: bring the hosts up, apply the program to them, read
 // outputs, tear down. The CLI (cli.ts) and the end-to-end tests share it.
 import { execFileSync, spawnSync } from "child_process";
-import { existsSync, readFileSync, writeFileSync } from "fs";
+import { createHash, randomBytes } from "crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { DEFAULTS } from "../../components/config";
 import * as path from "path";
 import { runStack, type RunResult } from "../harness";
 import {
@@ -29,8 +31,70 @@ export async function labHostsUp(): Promise<void> {
     await Promise.all(hosts.map((h) => startHost(h)));
     const keys: Record<string, string> = {};
     for (const h of hosts) keys[h.name] = await hostKey(h.name);
-    const stack = labConfig(keys, readFileSync(key.privateKeyPath, "utf8"));
+    const stack = labConfig(keys, {
+        privateKey: readFileSync(key.privateKeyPath, "utf8"),
+        secureLinkSecret: labSecureLinkSecret(),
+        nginxSourceFile: ensureNginxSource(),
+    });
     writeFileSync(STACK_FILE, JSON.stringify(stack, null, 1), { mode: 0o600 });
+}
+
+/** The lab's secure_link secret (made once, kept in the lab dir with mode 0600). */
+export function labSecureLinkSecret(): string {
+    const file = path.join(LAB_DIR, "secure-link-secret");
+    if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+    return readFileSync(file, "utf8").trim();
+}
+
+const DEB_SRC_LIST = "/etc/apt/sources.list.d/pairstore-lab-src.sources";
+
+/**
+ * Debian's nginx_<version>.orig.tar.gz (byte-identical to the upstream
+ * tarball) in the lab dir, checked against the pinned sha256: the hosts are
+ * offline, so the lab pushes these bytes (pairstore:nginx.sourceFile).
+ * Fetched once with `apt-get source --download-only nginx` from Debian's
+ * mirror (a deb-src entry is added for it).
+ */
+export function ensureNginxSource(): string {
+    const { version, sha256 } = DEFAULTS.nginx;
+    const dir = path.join(LAB_DIR, "src");
+    const file = path.join(dir, `nginx_${version}.orig.tar.gz`);
+    const sumOf = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
+    if (existsSync(file) && sumOf(file) === sha256) return file;
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(DEB_SRC_LIST)) {
+        writeFileSync(DEB_SRC_LIST, [
+            "# pairstore lab: Debian sources, for `apt-get source --download-only nginx` (the nginx tarball the lab pushes)",
+            "Types: deb-src",
+            "URIs: http://deb.debian.org/debian",
+            "Suites: bookworm",
+            "Components: main",
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg",
+            "",
+        ].join("\n"));
+    }
+    const work = path.join(dir, `download-${process.pid}`);
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work);
+    const fetch = () => spawnSync("apt-get", ["source", "--download-only", "-q", "nginx"], { cwd: work, encoding: "utf8" });
+    let r = fetch();
+    if (r.status !== 0) {
+        execFileSync("apt-get", ["update", "-qq"], { stdio: "ignore" });
+        r = fetch();
+    }
+    try {
+        const got = path.join(work, `nginx_${version}.orig.tar.gz`);
+        if (r.status !== 0 || !existsSync(got)) {
+            throw new Error(`lab: apt-get source --download-only nginx did not give nginx_${version}.orig.tar.gz ` +
+                `(have: ${readdirSync(work).join(", ") || "nothing"}): ${(r.stderr || r.stdout || "").trim().split("\n").slice(-3).join(" ")}`);
+        }
+        const sum = sumOf(got);
+        if (sum !== sha256) throw new Error(`lab: ${got} has sha256 ${sum}, expected ${sha256} (the upstream nginx-${version}.tar.gz)`);
+        renameSync(got, file);
+    } finally {
+        rmSync(work, { recursive: true, force: true });
+    }
+    return file;
 }
 
 /** The lab stack's config (written by labHostsUp), with optional overrides of `pairstore:` keys. */

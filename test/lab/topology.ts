@@ -25,15 +25,30 @@ export const LAB_NOFILE = 16384;
 export const LAB_CACHE_PACKAGES = [...new Set([
     ...nodePackages({ extraPackages: [] }),
     "rsync", "lsyncd", "heartbeat", "build-essential", "libpcre2-dev", "zlib1g-dev", "curl", "bind9", "bind9-dnsutils",
+    // Debian's stock nginx, the baseline of `npm run bench:serve` (never started by its package: see test/bench/serve.ts)
+    "nginx",
 ])].sort();
+
+/** The controller's address on the lab network: allowed to upload (pairstore:uploaders), like an application server. */
+export const LAB_CONTROLLER_IP = "10.77.0.1";
 
 /** Every lab host. */
 export function labHosts(): LabHost[] {
     return LAB_PAIRS.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `${MGMT_NET}.${n.octet}`, publicIp: `${PUBLIC_NET}.${n.octet}` })));
 }
 
+/** Secrets and files of the lab stack that live on the controller. */
+export interface LabSecrets {
+    /** SSH private key of the lab. */
+    privateKey: string;
+    /** secure_link secret of the lab. */
+    secureLinkSecret: string;
+    /** Debian's nginx orig tarball (the upstream bytes), pushed to the hosts. */
+    nginxSourceFile: string;
+}
+
 /** The lab stack config, as the Pulumi CLI hands it to the program. */
-export function labConfig(hostKeys: Record<string, string>, privateKey: string, overrides: Record<string, unknown> = {}) {
+export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets, overrides: Record<string, unknown> = {}) {
     const values: Record<string, unknown> = {
         domains: LAB_DOMAINS,
         pairs: LAB_PAIRS.map((p) => ({
@@ -49,9 +64,15 @@ export function labConfig(hostKeys: Record<string, string>, privateKey: string, 
         })),
         nofile: LAB_NOFILE,
         logs: { tmpfsSize: "64m", interval: "5min" },
+        // Hosts are offline: they get the tarball from the controller instead of nginx.org.
+        nginx: { sourceFile: secrets.nginxSourceFile },
+        uploaders: [`${LAB_CONTROLLER_IP}/32`],
         ...overrides,
     };
-    const config: Record<string, string> = { "pairstore:sshPrivateKey": privateKey };
+    const config: Record<string, string> = {
+        "pairstore:sshPrivateKey": secrets.privateKey,
+        "pairstore:secureLinkSecret": secrets.secureLinkSecret,
+    };
     for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    return { config, secretKeys: ["pairstore:sshPrivateKey"] };
+    return { config, secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret"] };
 }

@@ -36,10 +36,11 @@ export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: bo
             "pairstore:domains": JSON.stringify([{ name: "example.com", internalPort: 8081 }]),
             "pairstore:pairs": JSON.stringify(pairs),
             "pairstore:sshPrivateKey": PRIVATE_KEY,
+            "pairstore:secureLinkSecret": "policy-test-secure-link-secret-0123456789",
             ...(overrides.allowUnpinned ? { "pairstore:allowUnpinnedHostKeys": "true" } : {}),
             ...(overrides.extra ?? {}),
         },
-        secretKeys: ["pairstore:sshPrivateKey"],
+        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret"],
     };
 }
 

@@ -38,7 +38,8 @@ describe("kernel-guard-rails", () => {
         const msgs = await run(stack, { "kernel-guard-rails": { maxNofile: 65536 } });
         expect(msgs).toContain('step "limits" of node a1 (a1-limits) sets nofile to 75000 (limits "* soft nofile"), outside [1024, 65536]; ' +
             "change pairstore:nofile (or this policy's maxNofile/minNofile).");
-        expect(msgs).toHaveLength(4 * 4); // four nodes, four nofile lines each
+        // four nodes, six nofile settings each: four limits lines, nginx's LimitNOFILE and worker_rlimit_nofile
+        expect(msgs).toHaveLength(4 * 6);
     });
 
     it("fails an unlimited nofile", async () => {

@@ -2,7 +2,7 @@
 // (Its own file: mocks are process-global and vitest isolates files.)
 import * as pulumi from "@pulumi/pulumi";
 import { expect, test } from "vitest";
-import { clusterConfig, pulumiConfigMap } from "./fixtures";
+import { clusterConfig, pulumiConfigMap, SECRET_KEYS } from "./fixtures";
 import { recordProgram, settle } from "./mocks";
 
 test("a ConfigError config registers no resource", async () => {
@@ -10,7 +10,7 @@ test("a ConfigError config registers no resource", async () => {
     (raw.pairs as any[])[1].nodes.pop();
     (raw.domains as any[])[1].internalPort = 22;
     const config = { ...pulumiConfigMap(raw), "pairstore:nofiles": "1" };
-    const records = await recordProgram(config, ["pairstore:sshPrivateKey"]);
+    const records = await recordProgram(config, SECRET_KEYS);
     const { program } = await import("../../components/program");
     let err: unknown;
     try {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, test } from "vitest";
 import { parseClusterConfig } from "../../components/config";
 import { renderSysctlConf } from "../../components/roles/kernel";
-import { FAKE_PRIVATE_KEY, HOST_KEYS, clusterConfig, pulumiConfigMap, baseFacts } from "./fixtures";
+import { FAKE_PRIVATE_KEY, HOST_KEYS, clusterConfig, pulumiConfigMap, baseFacts, SECRET_KEYS } from "./fixtures";
 import { isWireSecret, recordProgram, settle, unwrapSecrets, withoutSecrets, type Registered } from "./mocks";
 
 const raw = { ...clusterConfig(2), nofile: 16384, sysctl: { "net.core.somaxconn": 4096 } };
@@ -13,7 +13,7 @@ const spec = parseClusterConfig(raw, baseFacts(raw));
 let records: Registered[];
 let outputs: any;
 beforeAll(async () => {
-    records = await recordProgram(pulumiConfigMap(raw), ["pairstore:sshPrivateKey"]);
+    records = await recordProgram(pulumiConfigMap(raw), SECRET_KEYS);
     // Imported after the mocks, as the harness does.
     const { program } = await import("../../components/program");
     outputs = await pulumi.runtime.runInPulumiStack(async () => program());
@@ -65,7 +65,7 @@ describe("program() under mocks", () => {
         }
         const names = commands().map((c) => c.name);
         expect(new Set(names).size).toBe(names.length);
-        expect(names.length).toBe(NODES.length * 13);
+        expect(names.length).toBe(NODES.length * 23);
     });
 
     test("the connection pins the host key and carries host, port and user", () => {
@@ -98,7 +98,8 @@ describe("program() under mocks", () => {
             expect(c.inputs.update, c.name).toBe(c.inputs.create);
             expect(c.inputs.create).toMatch(/^bash -c '# pairstore converge-step prelude/);
             expect(c.inputs.create).toMatch(/^CHECK=0$/m);
-            expect(c.inputs.logging).toBe("stdoutAndStderr");
+            // only the step carrying the secure_link secret logs nothing
+            expect(c.inputs.logging, c.name).toBe(c.name.endsWith("-nginx-secure-link-secret") ? "none" : "stdoutAndStderr");
             expect(c.inputs.triggers).toBeUndefined();
         }
         expect(cmd("node-1a-sysctl").inputs.delete).toContain("rm -f /etc/sysctl.d/60-pairstore.conf");

@@ -22,7 +22,7 @@ function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
 function stepsOf(spec: ClusterSpec, pairIndex = 0, nodeIndex = 0): StepSpec[] {
     const { pairs, ...settings } = spec;
     const pair = pairs[pairIndex];
-    return nodeSteps(settings as NodeSettings, pair.nodes[nodeIndex], pair.nodes[1 - nodeIndex]);
+    return nodeSteps(settings as NodeSettings, pair.nodes[nodeIndex], pair.nodes[1 - nodeIndex], { secureLinkSecret: "unit-test-secure-link-secret-0123456789" });
 }
 
 const byName = (steps: StepSpec[], name: string): StepSpec => {
@@ -141,8 +141,12 @@ describe("logs role", () => {
 
 describe("packages role", () => {
     test("base packages plus extras, sorted, once each", () => {
-        expect(nodePackages({ extraPackages: ["rsync", "gzip"] })).toEqual(["gzip", "kmod", "procps", "rsync", "util-linux"]);
-        expect(packagesRole({ extraPackages: ["rsync"] })[0].script).toContain("WANT=(gzip kmod procps rsync util-linux)");
+        // the foundation's tools, then what the nginx build needs (compiler, PCRE2, zlib, curl)
+        expect(nodePackages({ extraPackages: ["rsync", "gzip"] })).toEqual([
+            "build-essential", "ca-certificates", "curl", "gzip", "kmod", "libpcre2-dev", "procps", "rsync", "util-linux", "zlib1g-dev",
+        ]);
+        expect(packagesRole({ extraPackages: ["rsync"] })[0].script).toContain(
+            "WANT=(build-essential ca-certificates curl gzip kmod libpcre2-dev procps rsync util-linux zlib1g-dev)");
     });
 });
 
@@ -158,6 +162,8 @@ describe("rendered steps", () => {
         expect(steps.map((s) => s.name)).toEqual([
             "packages", "kernel-modules", "sysctl-unit", "sysctl", "sysctl-service", "limits",
             "logs-rotate-script", "logs-archive-script", "logs-service-unit", "logs-timer-unit", "logs-mounts", "logs-timer",
+            "nginx-build", "nginx-dirs", "nginx-unit", "nginx-mime-types", "nginx-main-conf",
+            "nginx-site-example.com", "nginx-site-example.org", "nginx-secure-link-secret", "nginx-activate", "nginx-service",
             "health",
         ]);
     });
@@ -296,7 +302,8 @@ describe("the health gate", () => {
 
     test("it waits for the units and the log mounts", () => {
         const gate = gateOf(specOf());
-        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer)");
+        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer pairstore-nginx.service)");
+        expect(gate).toContain("URLS=(http://127.0.0.1:8081/.pairstore/health http://127.0.0.1:8082/.pairstore/health)");
         expect(gate).toContain("MOUNTS=(/var/log/nginx/image.example.com /var/log/nginx/image.example.org)");
         expect(gate).toMatch(/^# Node revision \(reruns the gate whenever the node changed\): [0-9a-f]{16}$/m);
     });

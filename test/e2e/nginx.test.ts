@@ -1,0 +1,213 @@
+// nginx on the lab hosts: built from source with dav and secure_link, public
+// and internal sites, fallback to the peer with proxy_store, write-once DAV,
+// signed links, a broken config that never goes live, limits in force.
+import { execFileSync } from "child_process";
+import { randomBytes, createHash } from "crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { signPath } from "../../components/secure-link";
+import { applyLab, labSecureLinkSecret, labStack } from "../lab/lab";
+import { LAB_NOFILE } from "../lab/topology";
+import { describeLab, labHosts, labReady, onHost } from "./lab-env";
+
+const IP: Record<string, string> = Object.fromEntries(labHosts().map((h) => [h.name, h.mgmtIp]));
+const DOMAIN = "example.com";
+const INTERNAL = 8081;
+const HOST = `0.image.${DOMAIN}`;
+const ROOT = `/srv/images/${DOMAIN}/image`;
+
+let scratch: string;
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+interface Reply { status: number; body: Buffer; headers: string }
+
+/** curl from the controller; returns status, body and response headers. */
+function curl(url: string, opts: { method?: string; body?: Buffer; headers?: string[] } = {}): Reply {
+    const out = path.join(scratch, `body-${randomBytes(4).toString("hex")}`);
+    const hdr = `${out}.headers`;
+    const args = ["-s", "-m", "10", "-o", out, "-D", hdr, "-w", "%{http_code}"];
+    if (opts.method) args.push("-X", opts.method);
+    for (const h of opts.headers ?? []) args.push("-H", h);
+    if (opts.body) {
+        const file = `${out}.in`;
+        writeFileSync(file, opts.body);
+        args.push("--data-binary", `@${file}`, "-H", "Content-Type: application/octet-stream");
+    }
+    args.push(url);
+    const status = Number(execFileSync("curl", args, { encoding: "utf8" }).trim());
+    const read = (f: string) => { try { return readFileSync(f); } catch { return Buffer.alloc(0); } };
+    return { status, body: read(out), headers: read(hdr).toString() };
+}
+
+const internalUrl = (node: string, p: string, port = INTERNAL) => `http://${IP[node]}:${port}${p}`;
+const publicGet = (node: string, p: string) => curl(`http://${IP[node]}${p}`, { headers: [`Host: ${HOST}`] });
+const put = (node: string, p: string, body: Buffer) => curl(internalUrl(node, p), { method: "PUT", body });
+const unique = (name: string) => `/e2e/${Date.now().toString(36)}${randomBytes(3).toString("hex")}/${name}`;
+const onDisk = async (node: string, p: string) =>
+    onHost(node, `if [ -f ${ROOT}${p} ]; then sha256sum ${ROOT}${p} | cut -d' ' -f1; else echo missing; fi`);
+
+/** The lab's nginx settings with `change` applied (applyLab overrides replace the whole key). */
+function nginxWith(change: Record<string, unknown>) {
+    const current = JSON.parse(labStack().config["pairstore:nginx"] ?? "{}");
+    return { ...current, ...change };
+}
+
+describeLab("nginx on the lab hosts", () => {
+    beforeAll(async () => {
+        scratch = mkdtempSync(path.join(tmpdir(), "pairstore-e2e-nginx-"));
+        await labReady();
+    });
+    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+    it("serves a file PUT on A's internal port from B's public port at once, and B keeps it", async () => {
+        const p = unique("photo.jpg");
+        const bytes = randomBytes(20 * 1024);
+        expect(await onDisk("node-1b", p)).toBe("missing");
+        expect(put("node-1a", p, bytes).status).toBe(201);
+        const got = publicGet("node-1b", p);
+        expect(got.status).toBe(200);
+        expect(sha(got.body)).toBe(sha(bytes));
+        expect(got.headers).toMatch(/^Cache-Control: .*public/im);
+        expect(got.headers).toMatch(/^Expires: Thu, 31 Dec 2037/im);
+        expect(got.headers).toMatch(/^Content-Type: image\/jpeg/im);
+        // proxy_store kept it: B now has the same bytes on its disk, owned by nginx's user
+        expect(await onDisk("node-1b", p)).toBe(sha(bytes));
+        expect(await onHost("node-1b", `stat -c %U ${ROOT}${p}`)).toBe("www-data");
+        // the fetch was marked as such on A's internal log; the internal port never proxies on
+        expect(await onHost("node-1a", `grep -c ' ${p} ' /var/log/nginx/image.${DOMAIN}/internal-access.log || true`)).not.toBe("0");
+        // a file on neither node: 404 from the peer, nothing stored
+        const none = unique("none.jpg");
+        expect(publicGet("node-1a", none).status).toBe(404);
+        expect(await onDisk("node-1a", none)).toBe("missing");
+    });
+
+    it("takes uploads only from the peer and uploaders, only on the internal port, write-once", async () => {
+        const p = unique("a.bin");
+        // node-2a is neither node-1a's peer nor an uploader
+        const fromOther = await onHost("node-2a", `curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary x ${internalUrl("node-1a", p)}`);
+        expect(fromOther).toBe("403");
+        // the peer may
+        const fromPeer = await onHost("node-1b", `curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary peer ${internalUrl("node-1a", p)}`);
+        expect(fromPeer).toBe("201");
+        // the public port is read-only
+        expect(curl(`http://${IP["node-1a"]}${unique("b.bin")}`, { method: "PUT", body: Buffer.from("x"), headers: [`Host: ${HOST}`] }).status).toBe(405);
+        expect(curl(`http://${IP["node-1a"]}${p}`, { method: "DELETE", headers: [`Host: ${HOST}`] }).status).toBe(405);
+        expect(publicGet("node-1a", p).body.toString()).toBe("peer");
+        // write-once
+        expect(put("node-1a", p, Buffer.from("second")).status).toBe(409);
+        expect(publicGet("node-1a", p).body.toString()).toBe("peer");
+    });
+
+    it("DELETE and MOVE work on the internal port and reach the peer, so nothing comes back", async () => {
+        const p = unique("gone.bin");
+        const bytes = randomBytes(1000);
+        expect(put("node-1a", p, bytes).status).toBe(201);
+        expect(publicGet("node-1b", p).status).toBe(200); // now stored on B too
+        expect(await onDisk("node-1b", p)).toBe(sha(bytes));
+        expect(curl(internalUrl("node-1a", p), { method: "DELETE" }).status).toBe(204);
+        // the DELETE was forwarded to B: neither node has it, and A cannot fetch it back from B
+        await expect.poll(() => onDisk("node-1b", p), { timeout: 5000 }).toBe("missing");
+        expect(publicGet("node-1a", p).status).toBe(404);
+        expect(await onDisk("node-1a", p)).toBe("missing");
+
+        const from = unique("from.bin");
+        const to = unique("to.bin");
+        expect(put("node-1a", from, bytes).status).toBe(201);
+        expect(publicGet("node-1b", from).status).toBe(200);
+        // nginx answers a MOVE of a file with 204 (201 when it had to create directories)
+        expect([201, 204]).toContain(curl(internalUrl("node-1a", from), { method: "MOVE", headers: [`Destination: ${to}`] }).status);
+        expect(sha(publicGet("node-1a", to).body)).toBe(sha(bytes));
+        await expect.poll(() => onDisk("node-1b", to), { timeout: 5000 }).toBe(sha(bytes));
+        expect(await onDisk("node-1b", from)).toBe("missing");
+        expect(publicGet("node-1a", from).status).toBe(404);
+    });
+
+    it("serves the private prefix only through signed links: 200, tampered 403, expired 410", async () => {
+        const p = `/private${unique("secret.jpg")}`;
+        const bytes = randomBytes(2048);
+        expect(put("node-1a", p, bytes).status).toBe(201);
+        const secret = labSecureLinkSecret();
+        const now = Math.floor(Date.now() / 1000);
+        const good = signPath(p, secret, now + 3600);
+        const ok = publicGet("node-1a", good);
+        expect(ok.status).toBe(200);
+        expect(sha(ok.body)).toBe(sha(bytes));
+        expect(publicGet("node-1b", good).status).toBe(200); // through the peer fallback too
+        const tampered = good.replace(/md5=(.)/, (_m, c: string) => `md5=${c === "A" ? "B" : "A"}`);
+        expect(publicGet("node-1a", tampered).status).toBe(403);
+        expect(publicGet("node-1a", good.replace(/expires=\d+/, `expires=${now + 7200}`)).status).toBe(403);
+        expect(publicGet("node-1a", signPath(p, `${secret}x`, now + 3600)).status).toBe(403);
+        expect(publicGet("node-1a", p).status).toBe(403);
+        expect(publicGet("node-1a", signPath(p, secret, now - 60)).status).toBe(410);
+    });
+
+    it("builds nginx with the configured modules and runs its workers with the unit's open-file limit", async () => {
+        for (const node of ["node-1a", "node-2b"]) {
+            const v = await onHost(node, "/usr/local/sbin/nginx -V 2>&1");
+            expect(v).toContain("nginx version: nginx/1.22.1");
+            for (const flag of ["--with-http_dav_module", "--with-http_secure_link_module", "--without-http_autoindex_module",
+                "--without-http_ssi_module", "--without-http_fastcgi_module", "--pid-path=/run/nginx.pid"]) {
+                expect(v, node).toContain(flag);
+            }
+            expect(await onHost(node, "ldd /usr/local/sbin/nginx")).toMatch(/libpcre2-8\.so.*\n(.*\n)*.*libz\.so|libz\.so.*\n(.*\n)*.*libpcre2-8\.so/);
+            expect(await onHost(node, "systemctl show -p LimitNOFILE --value pairstore-nginx.service")).toBe(String(LAB_NOFILE));
+            const workers = (await onHost(node, "pgrep -f 'nginx: worker process'")).split("\n").filter(Boolean);
+            expect(workers.length).toBeGreaterThan(0);
+            for (const pid of workers) {
+                expect(await onHost(node, `grep 'Max open files' /proc/${pid}/limits`)).toMatch(new RegExp(`^Max open files\\s+${LAB_NOFILE}\\s+${LAB_NOFILE}\\s+files`));
+            }
+            expect(await onHost(node, "cat /run/nginx.pid")).toBe(await onHost(node, "systemctl show -p MainPID --value pairstore-nginx.service"));
+        }
+    });
+
+    it("a tarball with the wrong checksum stops the build with both sums and changes nothing", async () => {
+        const wrong = "0".repeat(64);
+        const r = await applyLab({ nginx: nginxWith({ sha256: wrong }) });
+        expect(r.ok).toBe(false);
+        const failed = r.failed.find((f) => f.name.endsWith("-nginx-build"));
+        expect(failed?.message).toContain(`sha256 is 9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31, expected ${wrong}`);
+        expect(r.failed.map((f) => f.name).sort()).toEqual(["node-1a-nginx-build", "node-2a-nginx-build"]);
+        expect(await onHost("node-1a", "/usr/local/sbin/nginx -v 2>&1")).toBe("nginx version: nginx/1.22.1");
+        expect(await onHost("node-1a", "systemctl is-active pairstore-nginx.service")).toBe("active");
+        const back = await applyLab();
+        expect(back.ok).toBe(true);
+        expect(back.changedSteps).toEqual([]);
+    });
+
+    it("a broken site config fails the apply naming nginx's error, and both nodes keep serving", async () => {
+        const p = unique("still.txt");
+        expect(put("node-1a", p, Buffer.from("still here")).status).toBe(201);
+        const liveBefore = await onHost("node-1a", "readlink /etc/pairstore/nginx/live");
+        const r = await applyLab({ nginx: nginxWith({ extraPublicConfig: "pairstore_broken_directive on;" }) });
+        expect(r.ok).toBe(false);
+        const failed = r.failed.find((f) => f.name === "node-1a-nginx-activate");
+        expect(failed, JSON.stringify(r.failed)).toBeDefined();
+        expect(failed!.message).toContain('unknown directive "pairstore_broken_directive"');
+        expect(failed!.message).toContain(`/etc/pairstore/nginx/candidate/sites/${DOMAIN}.conf:`);
+        expect(failed!.message).toContain("the live configuration stays in place");
+        // The first node kept its live configuration; its peer was never touched (it waits for node-1a's health gate).
+        expect(await onHost("node-1a", "readlink /etc/pairstore/nginx/live")).toBe(liveBefore);
+        expect(await onHost("node-1b", "grep -c pairstore_broken_directive /etc/pairstore/nginx/candidate/sites/example.com.conf || true")).toBe("0");
+        expect(r.created.concat(r.updated).filter((n) => n.startsWith("node-1b-"))).toEqual([]);
+        for (const node of ["node-1a", "node-1b"]) {
+            expect(await onHost(node, "systemctl is-active pairstore-nginx.service")).toBe("active");
+            const got = publicGet(node, p);
+            expect(got.status, node).toBe(200);
+            expect(got.body.toString()).toBe("still here");
+        }
+        const back = await applyLab();
+        expect(back.ok, JSON.stringify(back.failed)).toBe(true);
+        expect(await onHost("node-1a", "grep -c pairstore_broken_directive /etc/pairstore/nginx/candidate/sites/example.com.conf || true")).toBe("0");
+    });
+
+    it("reports itself healthy on every internal port", async () => {
+        for (const node of Object.keys(IP)) {
+            for (const port of [8081, 8082]) {
+                const r = await onHost(node, `curl -s http://127.0.0.1:${port}/.pairstore/health`);
+                expect(r).toBe(`ok ${node} ${port === 8081 ? "example.com" : "example.org"}`);
+            }
+        }
+    });
+});

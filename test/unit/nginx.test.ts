@@ -1,0 +1,247 @@
+// nginx config keys, the build and sites roles, and the secure_link helper.
+import { createHash } from "crypto";
+import { spawnSync } from "child_process";
+import { readFileSync } from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, test } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
+import { nodeSteps, type NodeSettings } from "../../components/roles";
+import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx-build";
+import { nginxSitesRole, renderNginxConf, renderSecureLinkConf, renderSite } from "../../components/roles/nginx-sites";
+import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/secure-link";
+import { baseConfig, baseFacts } from "./fixtures";
+
+const SECRET = "unit-test-secure-link-secret-0123456789";
+
+function problemsOf(raw: RawConfig, facts: ConfigFacts = baseFacts(raw)): string[] {
+    try {
+        parseClusterConfig(raw, facts);
+        return [];
+    } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        return e.problems;
+    }
+}
+
+function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
+    const raw = baseConfig();
+    change(raw);
+    return parseClusterConfig(raw, baseFacts(raw));
+}
+
+const steps = (spec: ClusterSpec) => {
+    const { pairs, ...settings } = spec;
+    return nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1], { secureLinkSecret: SECRET });
+};
+
+describe("nginx config keys", () => {
+    test("defaults: the pinned 1.22.1 with the seed's modules, sized for the host", () => {
+        const { nginx, uploaders, secureLinkPrefix } = specOf();
+        expect(nginx.version).toBe("1.22.1");
+        expect(nginx.sha256).toBe("9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31");
+        expect(nginx.url).toBe("https://nginx.org/download/nginx-1.22.1.tar.gz");
+        expect(nginx.sourceFile).toBeUndefined();
+        expect(nginx.configureFlags.slice(0, 2)).toEqual(["--with-http_dav_module", "--with-http_secure_link_module"]);
+        expect(nginx.configureFlags).toContain("--without-http_autoindex_module");
+        expect(nginx.workerProcesses).toBe("auto");
+        expect(nginx.workerConnections).toBe(4096);
+        expect(uploaders).toEqual([]);
+        expect(secureLinkPrefix).toBe("/private/");
+    });
+
+    test("Pulumi.yaml declares the new keys with the same defaults", () => {
+        const declared = parseYaml(readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")).config;
+        expect(declared["pairstore:secureLinkSecret"]).toMatchObject({ secret: true });
+        expect(declared["pairstore:secureLinkPrefix"].default).toBe(DEFAULTS.secureLinkPrefix);
+        expect(declared["pairstore:uploaders"].default).toEqual([]);
+    });
+
+    test("accepts a version with its checksum, a pushed tarball, uploader networks and addresses", () => {
+        const spec = specOf((c) => {
+            c.nginx = { version: "1.24.0", sha256: "A".repeat(64), sourceFile: "/srv/nginx-1.24.0.tar.gz", workerProcesses: 2 };
+            c.uploaders = ["192.0.2.0/24", "198.51.100.7"];
+        });
+        expect(spec.nginx.url).toBe("https://nginx.org/download/nginx-1.24.0.tar.gz");
+        expect(spec.nginx.sha256).toBe("a".repeat(64));
+        expect(spec.nginx.workerProcesses).toBe("2");
+        expect(spec.uploaders).toEqual(["192.0.2.0/24", "198.51.100.7"]);
+    });
+
+    const rows: Array<[string, (c: RawConfig, f: ConfigFacts) => void, string[]]> = [
+        ["secret missing", (_c, f) => { f.presentKeys = f.presentKeys.filter((k) => k !== "secureLinkSecret"); },
+            ["pairstore:secureLinkSecret is missing", "pulumi config set --secret pairstore:secureLinkSecret"]],
+        ["secret in plain text", (_c, f) => { f.secretKeys = ["sshPrivateKey"]; },
+            ["pairstore:secureLinkSecret is stored in plain text", "--secret"]],
+        ["unknown version without checksum", (c) => { c.nginx = { version: "1.25.3" }; },
+            ["pairstore:nginx.sha256 is missing for nginx 1.25.3", "sha256sum nginx-1.25.3.tar.gz"]],
+        ["bad checksum", (c) => { c.nginx = { sha256: "abc" }; }, ["pairstore:nginx.sha256 must be 64 hex digits"]],
+        ["flag owned by pairstore", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--prefix=/opt"] }; },
+            ["pairstore:nginx.configureFlags[2] --prefix=/opt is set by pairstore", "remove it"]],
+        ["dav left out", (c) => { c.nginx = { configureFlags: ["--with-http_secure_link_module"] }; },
+            ["pairstore:nginx.configureFlags lacks --with-http_dav_module", "add it"]],
+        ["proxy removed", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--without-http_proxy_module"] }; },
+            ["pairstore:nginx.configureFlags has --without-http_proxy_module", "fetched from the peer", "remove it"]],
+        ["not a flag", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "rm -rf /"] }; },
+            ["pairstore:nginx.configureFlags[2] \"rm -rf /\" is not a ./configure flag"]],
+        ["too many connections for nofile", (c) => { c.nofile = 4096; c.nginx = { workerConnections: 4096 }; },
+            ["pairstore:nginx.workerConnections 4096 needs up to 8192 open files", "lower it to 2048 or raise pairstore:nofile"]],
+        ["worker processes", (c) => { c.nginx = { workerProcesses: "many" }; }, ["pairstore:nginx.workerProcesses \"many\" must be auto"]],
+        ["missing source file", (c, f) => { c.nginx = { sourceFile: "/nowhere/nginx.tar.gz" }; f.fileExists = () => false; },
+            ["pairstore:nginx.sourceFile /nowhere/nginx.tar.gz does not exist", "remove the key"]],
+        ["relative source file", (c) => { c.nginx = { sourceFile: "nginx.tar.gz" }; }, ["pairstore:nginx.sourceFile \"nginx.tar.gz\" must be an absolute path"]],
+        ["unknown nginx field", (c) => { c.nginx = { workers: 2 }; }, ["pairstore:nginx.workers is not a known field"]],
+        ["uploader not a network", (c) => { c.uploaders = ["10.0.0.0/33", "example.com"]; },
+            ["pairstore:uploaders[0] \"10.0.0.0/33\" is not an IPv4 network", "pairstore:uploaders[1] \"example.com\""]],
+        ["uploader with host bits", (c) => { c.uploaders = ["10.0.0.5/24"]; }, ["pairstore:uploaders[0] 10.0.0.5/24 has host bits set: write the network as 10.0.0.0/24"]],
+        ["prefix", (c) => { c.secureLinkPrefix = "private"; }, ["pairstore:secureLinkPrefix \"private\" must be a path that starts and ends with \"/\""]],
+    ];
+    test.each(rows)("refuses %s, naming the key and the fix", (_what, mutate, fragments) => {
+        const raw = baseConfig();
+        const facts = baseFacts(raw);
+        mutate(raw, facts);
+        const problems = problemsOf(raw, facts);
+        for (const f of fragments) expect(problems.some((p) => p.includes(f)), `${f}\nin:\n${problems.join("\n")}`).toBe(true);
+    });
+});
+
+describe("nginx build role", () => {
+    test("pairstore's path flags first, then the operator's module flags", () => {
+        const flags = nginxConfigureFlags(specOf());
+        expect(flags).toContain("--pid-path=/run/nginx.pid");
+        expect(flags).toContain("--sbin-path=/usr/local/sbin/nginx");
+        expect(flags.indexOf("--with-http_dav_module")).toBeGreaterThan(flags.indexOf("--group=www-data"));
+    });
+
+    test("the build id changes with version, checksum and flags, and with nothing else", () => {
+        const base = nginxBuildId(specOf());
+        expect(nginxBuildId(specOf((c) => { c.nginx = { workerConnections: 1024 }; c.publicPort = 8080; }))).toBe(base);
+        expect(nginxBuildId(specOf((c) => { c.nginx = { sha256: "b".repeat(64) }; }))).not.toBe(base);
+        expect(nginxBuildId(specOf((c) => { c.nginx = { version: "1.24.0", sha256: "b".repeat(64) }; }))).not.toBe(base);
+        expect(nginxBuildId(specOf((c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module"] }; }))).not.toBe(base);
+    });
+
+    test("downloads on the host by default; a sourceFile is pushed with CopyToRemote first", () => {
+        const plain = nginxBuildRole(specOf());
+        expect(plain.map((s) => s.name)).toEqual(["nginx-build"]);
+        expect(plain[0].script).toMatch(/^UPLOADED=''$/m);
+        expect(plain[0].script).toContain("URL=https://nginx.org/download/nginx-1.22.1.tar.gz");
+        const pushed = nginxBuildRole(specOf((c) => { c.nginx = { sourceFile: "/tmp/nginx.tgz" }; }));
+        expect(pushed.map((s) => s.name)).toEqual(["nginx-source", "nginx-build"]);
+        expect(pushed[0].copy).toEqual({ localPath: "/tmp/nginx.tgz", remotePath: "/var/tmp/pairstore/nginx-1.22.1.tar.gz", sha256: specOf().nginx.sha256 });
+        expect(pushed[1].script).toMatch(/^UPLOADED=\/var\/tmp\/pairstore\/nginx-1\.22\.1\.tar\.gz$/m);
+    });
+});
+
+describe("nginx sites role", () => {
+    const spec = specOf((c) => { c.uploaders = ["192.0.2.0/24"]; c.nofile = 16384; });
+    const [a, b] = spec.pairs[0].nodes;
+    const site = renderSite(spec, spec.domains[0], a, b);
+
+    test("the public site serves the domain's directory and falls back to the peer's internal port", () => {
+        expect(site).toContain("server_name *.image.example.com;");
+        expect(site).toContain("root /srv/images/example.com/image;");
+        expect(site).toContain("expires max;");
+        expect(site).toContain("add_header Cache-Control public;");
+        expect(site).toContain(`proxy_pass http://${b.internalAddress}:8081;`);
+        expect(site).toContain("proxy_store on;");
+        expect(site).toContain("access_log /var/log/nginx/image.example.com/access.log;");
+        expect(site).toContain("location /private/ {");
+        expect(site).not.toContain("{{");
+    });
+
+    test("the internal site allows the peer and uploaders only, is write-once and has a health endpoint", () => {
+        const internal = site.slice(site.indexOf("# Internal:"));
+        expect(internal).toContain("listen 8081;");
+        expect(internal).toContain(`allow ${b.internalAddress};`);
+        expect(internal).toContain("allow 192.0.2.0/24;");
+        expect(internal).toMatch(/allow 192\.0\.2\.0\/24;\n\s+deny all;/);
+        expect(internal).toContain("dav_methods PUT DELETE MOVE;");
+        expect(internal).toContain("create_full_put_path on;");
+        expect(internal).toContain("return 409;");
+        expect(internal).toContain("location = /.pairstore/health {");
+        // the internal port forwards only DELETE/MOVE to the peer, never a read
+        expect(internal.match(/proxy_pass /g)).toHaveLength(1);
+        expect(internal).toContain(`proxy_pass http://${b.internalAddress}:8081$request_uri;`);
+    });
+
+    test("main config: workers, connections and the open-file limit; the unit has the same limit and checks first", () => {
+        const conf = renderNginxConf(spec);
+        expect(conf).toMatch(/^worker_processes auto;$/m);
+        expect(conf).toMatch(/^worker_rlimit_nofile 16384;$/m);
+        expect(conf).toMatch(/^pid \/run\/nginx\.pid;$/m);
+        expect(conf).toMatch(/^\s+worker_connections 4096;$/m);
+        const steps = nginxSitesRole(spec, a, b, { secureLinkSecret: SECRET });
+        const unit = steps.find((s) => s.name === "nginx-unit")!.stdin as string;
+        expect(unit).toMatch(/^LimitNOFILE=16384$/m);
+        expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/sbin\/nginx -t -q -c \/etc\/pairstore\/nginx\/live\/nginx\.conf$/m);
+        expect(unit).toMatch(/^ExecReload=\/usr\/local\/sbin\/nginx -t -q -c /m);
+        expect(unit).toMatch(/^PIDFile=\/run\/nginx\.pid$/m);
+    });
+
+    test("extraPublicConfig lands inside the public server block", () => {
+        const s = specOf((c) => { c.nginx = { extraPublicConfig: "add_header X-Node a;" }; });
+        const text = renderSite(s, s.domains[0], s.pairs[0].nodes[0], s.pairs[0].nodes[1]);
+        expect(text.indexOf("    add_header X-Node a;")).toBeLessThan(text.indexOf("# Internal:"));
+    });
+
+    test("the secret travels only as a secret stdin of a step that logs nothing", async () => {
+        const all = steps(spec);
+        const secret = all.find((s) => s.name === "nginx-secure-link-secret")!;
+        expect(secret.secret).toBe(true);
+        expect(pulumi.Output.isInstance(secret.stdin)).toBe(true);
+        for (const s of all) {
+            expect(s.script, s.name).not.toContain(SECRET);
+            if (typeof s.stdin === "string") expect(s.stdin, s.name).not.toContain(SECRET);
+        }
+        expect(renderSecureLinkConf(SECRET)).toContain(`secure_link_md5 "\${secure_link_expires}\${uri}${SECRET}";`);
+        expect(() => renderSecureLinkConf("short")).toThrow(/pairstore:secureLinkSecret is 5 characters long/);
+        expect(() => renderSecureLinkConf("a-long-secret-with-$dollar")).toThrow(/which nginx would read as syntax/);
+        try {
+            renderSecureLinkConf("a-long-secret-with-$dollar");
+        } catch (e) {
+            expect((e as Error).message).not.toContain("dollar");
+        }
+    });
+
+    test("the activation re-runs when any configuration file changes", () => {
+        const act = (s: ClusterSpec) => steps(s).find((x) => x.name === "nginx-activate")!.script;
+        const base = act(spec);
+        expect(act(specOf((c) => { c.uploaders = ["192.0.2.0/24"]; c.nofile = 16384; }))).toBe(base);
+        expect(act(specOf((c) => { c.uploaders = ["192.0.2.0/25"]; c.nofile = 16384; }))).not.toBe(base);
+        expect(act(specOf((c) => { c.uploaders = ["192.0.2.0/24"]; c.nofile = 16384; c.nginx = { workerConnections: 1024 }; }))).not.toBe(base);
+    });
+
+    test("the step scripts are valid bash", () => {
+        for (const s of steps(spec)) {
+            const r = spawnSync("bash", ["-n"], { input: s.script, encoding: "utf8" });
+            expect(r.status, `${s.name}: ${r.stderr}`).toBe(0);
+        }
+    });
+});
+
+describe("secure_link signing", () => {
+    test("token = base64url(md5(expires + path + secret)), as nginx computes it", () => {
+        const md5 = createHash("md5").update(`1700000000/private/a/b.jpg${SECRET}`).digest("base64")
+            .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+        expect(secureLinkToken("/private/a/b.jpg", SECRET, 1700000000)).toBe(md5);
+        expect(signPath("/private/a/b.jpg", SECRET, 1700000000)).toBe(`/private/a/b.jpg?md5=${md5}&expires=1700000000`);
+        expect(signPath("/private/a/b.jpg", SECRET, new Date(1700000000_500))).toBe(`/private/a/b.jpg?md5=${md5}&expires=1700000000`);
+    });
+
+    test("encodes the link but signs the decoded path", () => {
+        const link = signPath("/private/a b.jpg", SECRET, 1700000000);
+        expect(link.startsWith("/private/a%20b.jpg?md5=")).toBe(true);
+        expect(link).toContain(`md5=${secureLinkToken("/private/a b.jpg", SECRET, 1700000000)}`);
+    });
+
+    test("refuses a relative path, an empty secret and a bad expiry; judges secrets without repeating them", () => {
+        expect(() => signPath("private/x", SECRET, 1)).toThrow(/must start with "\/"/);
+        expect(() => signPath("/x", "", 1)).toThrow(/secret is empty/);
+        expect(() => signPath("/x", SECRET, Number.NaN)).toThrow(/unix time/);
+        expect(secureLinkSecretProblem(SECRET)).toBeUndefined();
+        expect(secureLinkSecretProblem("has space in the secret")).toMatch(/spaces/);
+        expect(secureLinkSecretProblem('quote"quote-quote-quote')).toMatch(/syntax/);
+    });
+});
