@@ -73,7 +73,8 @@ export const BASE_INCLUDE = [
   "kmod",
   "ca-certificates",
 ];
-export const OUTER_PACKAGES = ["systemd-container", "debootstrap", "nftables", "openssh-client", "iproute2"];
+// dpkg-dev: `apt-get source` fetches the nginx source the lab pushes to its hosts.
+export const OUTER_PACKAGES = ["systemd-container", "debootstrap", "nftables", "openssh-client", "iproute2", "dpkg-dev"];
 
 /** Bump when the base configuration recipe below changes (forces a base rebuild, not a new debootstrap). */
 const BASE_RECIPE_VERSION = 3;
