@@ -5,8 +5,8 @@ import { kernelRole } from "./kernel";
 import { logDirs, logsRole } from "./logs";
 import { packagesRole } from "./packages";
 
-/** What a node needs to know about the cluster (everything but the other pairs). */
-export type NodeSettings = Omit<ClusterSpec, "pairs">;
+/** What a node needs to know about the cluster (everything but the other pairs, the shard plan and DNS). */
+export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;
 
 /** Every step of one node, ending with its health gate. */
 export function nodeSteps(settings: NodeSettings, _node: NodeSpec, _peer: NodeSpec): StepSpec[] {

@@ -69,7 +69,8 @@ export const BASE_INCLUDE = [
   "kmod",
   "ca-certificates",
 ];
-export const OUTER_PACKAGES = ["systemd-container", "debootstrap", "nftables", "openssh-client", "iproute2"];
+// bind9-dnsutils: nsupdate and dig, which pairstore's rfc2136 DNS backend runs on the controller.
+export const OUTER_PACKAGES = ["systemd-container", "debootstrap", "nftables", "openssh-client", "iproute2", "bind9-dnsutils"];
 
 /** Bump when the base configuration recipe below changes (forces a base rebuild, not a new debootstrap). */
 const BASE_RECIPE_VERSION = 3;

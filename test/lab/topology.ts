@@ -27,13 +27,46 @@ export const LAB_CACHE_PACKAGES = [...new Set([
     "rsync", "lsyncd", "heartbeat", "build-essential", "libpcre2-dev", "zlib1g-dev", "curl", "bind9", "bind9-dnsutils",
 ])].sort();
 
-/** Every lab host. */
+/** Every lab storage node (the DNS host is labDnsHost()). */
 export function labHosts(): LabHost[] {
     return LAB_PAIRS.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `${MGMT_NET}.${n.octet}`, publicIp: `${PUBLIC_NET}.${n.octet}` })));
 }
 
+/** The lab's DNS host: BIND, authoritative for the lab domains (test/lab/dns.ts sets it up). */
+export const LAB_DNS = { name: "dns-1", octet: 20 };
+
+/** TSIG key name the lab's BIND accepts updates of the RFC 2136 zone from. */
+export const LAB_TSIG_KEY_NAME = "pairstore-lab";
+
+/**
+ * How the lab's DNS host serves the lab domains: example.com is a dynamic
+ * zone updated over RFC 2136 (TSIG), example.org a static zone whose
+ * master file includes pairstore's zone include file (bind backend).
+ */
+export const LAB_DNS_ZONES = [
+    { zone: "example.com", backend: "rfc2136" as const, file: "/var/lib/bind/db.example.com" },
+    { zone: "example.org", backend: "bind" as const, file: "/etc/bind/db.example.org" },
+];
+
+/** The lab's DNS host as a lab host. */
+export function labDnsHost(): LabHost {
+    return { name: LAB_DNS.name, mgmtIp: `${MGMT_NET}.${LAB_DNS.octet}` };
+}
+
+/** The lab's `pairstore:dns`: rfc2136 by default, the bind backend for example.org, short TTL so tests can move shards. */
+export function labDnsConfig(dnsHostKey: string) {
+    const server = `${MGMT_NET}.${LAB_DNS.octet}`;
+    return {
+        ttl: 300,
+        backend: "rfc2136",
+        rfc2136: { server, keyName: LAB_TSIG_KEY_NAME, algorithm: "hmac-sha256" },
+        bind: { ssh: { host: server, user: "root", hostKey: dnsHostKey } },
+        domains: Object.fromEntries(LAB_DNS_ZONES.filter((z) => z.backend === "bind").map((z) => [z.zone, { backend: "bind", zoneFile: z.file }])),
+    };
+}
+
 /** The lab stack config, as the Pulumi CLI hands it to the program. */
-export function labConfig(hostKeys: Record<string, string>, privateKey: string, overrides: Record<string, unknown> = {}) {
+export function labConfig(hostKeys: Record<string, string>, privateKey: string, tsigSecret: string, overrides: Record<string, unknown> = {}) {
     const values: Record<string, unknown> = {
         domains: LAB_DOMAINS,
         pairs: LAB_PAIRS.map((p) => ({
@@ -49,9 +82,10 @@ export function labConfig(hostKeys: Record<string, string>, privateKey: string, 
         })),
         nofile: LAB_NOFILE,
         logs: { tmpfsSize: "64m", interval: "5min" },
+        dns: labDnsConfig(hostKeys[LAB_DNS.name]),
         ...overrides,
     };
-    const config: Record<string, string> = { "pairstore:sshPrivateKey": privateKey };
+    const config: Record<string, string> = { "pairstore:sshPrivateKey": privateKey, "pairstore:dnsTsigSecret": tsigSecret };
     for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    return { config, secretKeys: ["pairstore:sshPrivateKey"] };
+    return { config, secretKeys: ["pairstore:sshPrivateKey", "pairstore:dnsTsigSecret"] };
 }
