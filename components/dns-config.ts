@@ -90,6 +90,11 @@ const KEY_NAME = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9_-]{
 
 const key = (k: string) => `${NAMESPACE}:${k}`;
 
+/** An IPv4 address or a host name (a dotted number that is no IPv4 address is neither). */
+function isHost(v: string): boolean {
+    return parseIPv4(v) !== undefined || (HOSTNAME.test(v) && !/^[\d.]+$/.test(v));
+}
+
 /** `pairstore:shardDigits` and `pairstore:shards` -> the plan in force for these pairs. */
 export function parseShards(rawDigits: unknown, rawShards: unknown, pairs: PairSpec[], bad: (m: string) => void): ShardSpec {
     const digitsNum = int(rawDigits, key("shardDigits"), 1, bad);
@@ -220,7 +225,7 @@ function parseRfc2136(v: unknown, at: string, bad: (m: string) => void): Rfc2136
         keyName: str(o.keyName, `${at}.keyName`, DNS_DEFAULTS.keyName, bad),
         algorithm: str(o.algorithm, `${at}.algorithm`, DNS_DEFAULTS.algorithm, bad).toLowerCase(),
     };
-    if (spec.server !== "" && parseIPv4(spec.server) === undefined && !HOSTNAME.test(spec.server)) {
+    if (spec.server !== "" && !isHost(spec.server)) {
         bad(`${at}.server "${spec.server}" must be the primary DNS server's IPv4 address or host name`);
     }
     if (!KEY_NAME.test(spec.keyName)) bad(`${at}.keyName "${spec.keyName}" is not a TSIG key name (a DNS name like pairstore or pairstore-update.example.com)`);
@@ -245,7 +250,7 @@ function parseBind(v: unknown, at: string, allowUnpinned: boolean, bad: (m: stri
         user: str(s.user, `${at}.ssh.user`, "root", bad),
         hostKey: s.hostKey === undefined ? undefined : str(s.hostKey, `${at}.ssh.hostKey`, "", bad).trim().split(/\s+/).slice(0, 2).join(" "),
     };
-    if (ssh.host !== "" && parseIPv4(ssh.host) === undefined && !HOSTNAME.test(ssh.host)) bad(`${at}.ssh.host "${ssh.host}" must be an IPv4 address or a host name`);
+    if (ssh.host !== "" && !isHost(ssh.host)) bad(`${at}.ssh.host "${ssh.host}" must be an IPv4 address or a host name`);
     if (!/^[a-z_][a-z0-9_-]*$/.test(ssh.user)) bad(`${at}.ssh.user "${ssh.user}" is not a valid user name`);
     if (ssh.hostKey === undefined) {
         if (!allowUnpinned) {
@@ -256,7 +261,7 @@ function parseBind(v: unknown, at: string, allowUnpinned: boolean, bad: (m: stri
         bad(`${at}.ssh.hostKey must look like "ssh-ed25519 AAAA..." (key type and base64 key)`);
     }
     const server = str(o.server, `${at}.server`, ssh.host || "-", bad);
-    if (o.server !== undefined && parseIPv4(server) === undefined && !HOSTNAME.test(server)) bad(`${at}.server "${server}" must be the address clients query, an IPv4 address or host name`);
+    if (o.server !== undefined && !isHost(server)) bad(`${at}.server "${server}" must be the address clients query, an IPv4 address or host name`);
     const includeDir = str(o.includeDir, `${at}.includeDir`, DNS_DEFAULTS.includeDir, bad).replace(/\/$/, "");
     if (!ABS_PATH.test(includeDir) || includeDir.includes("..")) bad(`${at}.includeDir "${includeDir}" must be an absolute directory on the BIND host, for example ${DNS_DEFAULTS.includeDir}`);
     return { ssh, server, includeDir };
