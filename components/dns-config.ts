@@ -169,20 +169,18 @@ export function parseDns(value: unknown, domains: DomainSpec[], facts: ConfigFac
         return spec;
     });
 
+    // A backend's settings are checked when set, and required when a domain uses it;
+    // settings no domain uses (yet, or any more) are kept, so a domain can switch back.
     const uses = (b: DnsBackendType) => specs.some((s) => s.backend === b);
     const spec: DnsSpec = { domains: specs };
-    if (uses("rfc2136")) {
-        spec.rfc2136 = parseRfc2136(o.rfc2136, `${k}.rfc2136`, bad);
-        if (!facts.presentKeys.includes("dnsTsigSecret")) {
-            bad(`${tsigKey} is missing: the rfc2136 backend signs its updates with it; set the key's base64 secret with \`pulumi config set --secret ${tsigKey} <secret>\` (tsig-keygen prints one)`);
-        } else if (!facts.secretKeys.includes("dnsTsigSecret")) {
-            bad(`${tsigKey} is stored in plain text: set it again with \`pulumi config set --secret ${tsigKey} <secret>\``);
-        }
-    } else {
-        if (o.rfc2136 !== undefined) bad(`${k}.rfc2136 is set but no domain uses the rfc2136 backend: remove it or set ${k}.backend`);
-        if (facts.presentKeys.includes("dnsTsigSecret")) bad(`${tsigKey} is set but no domain uses the rfc2136 backend: remove it with \`pulumi config rm ${tsigKey}\``);
+    if (uses("rfc2136") || o.rfc2136 !== undefined) spec.rfc2136 = parseRfc2136(o.rfc2136, `${k}.rfc2136`, bad);
+    const tsigSet = facts.presentKeys.includes("dnsTsigSecret");
+    if (tsigSet && !facts.secretKeys.includes("dnsTsigSecret")) {
+        bad(`${tsigKey} is stored in plain text: set it again with \`pulumi config set --secret ${tsigKey} <secret>\``);
+    } else if (!tsigSet && uses("rfc2136")) {
+        bad(`${tsigKey} is missing: the rfc2136 backend signs its updates with it; set the key's base64 secret with \`pulumi config set --secret ${tsigKey} <secret>\` (tsig-keygen prints one)`);
     }
-    if (uses("bind")) {
+    if (uses("bind") || o.bind !== undefined) {
         spec.bind = parseBind(o.bind, `${k}.bind`, allowUnpinned, bad);
         for (const s of specs.filter((x) => x.backend === "bind")) s.includeFile = `${spec.bind.includeDir}/${s.domain}.shards`;
         const files = new Map<string, string>();
@@ -191,8 +189,6 @@ export function parseDns(value: unknown, domains: DomainSpec[], facts: ConfigFac
             if (prev && prev !== s.zone) bad(`${k}.domains.${s.domain}.zoneFile ${s.zoneFile} is also the zone file of zone ${prev}: give each zone its own file`);
             files.set(s.zoneFile!, s.zone);
         }
-    } else if (o.bind !== undefined) {
-        bad(`${k}.bind is set but no domain uses the bind backend: remove it or set ${k}.backend to bind`);
     }
     return spec;
 }

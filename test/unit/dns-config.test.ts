@@ -72,8 +72,6 @@ const rows: Row[] = [
         mutate: (_c, f) => { f.presentKeys = f.presentKeys.filter((k) => k !== "dnsTsigSecret"); f.secretKeys = f.secretKeys.filter((k) => k !== "dnsTsigSecret"); },
     },
     { what: "the TSIG secret in plain text", mutate: (_c, f) => { f.secretKeys = f.secretKeys.filter((k) => k !== "dnsTsigSecret"); }, key: "pairstore:dnsTsigSecret is stored in plain text", fix: ["pulumi config set --secret pairstore:dnsTsigSecret"] },
-    { what: "rfc2136 settings no domain uses", mutate: (c) => { c.dns.backend = "bind"; delete c.dns.domains; }, key: "pairstore:dns.rfc2136 is set but no domain uses the rfc2136 backend", fix: ["remove it"] },
-    { what: "a TSIG secret no domain uses", mutate: (c) => { c.dns.backend = "bind"; delete c.dns.domains; delete c.dns.rfc2136; }, key: "pairstore:dnsTsigSecret is set but no domain uses the rfc2136 backend", fix: ["pulumi config rm pairstore:dnsTsigSecret"] },
     { what: "a TSIG secret without dns", mutate: (c) => { delete c.dns; }, key: "pairstore:dnsTsigSecret is set but pairstore:dns is not", fix: ["pulumi config rm pairstore:dnsTsigSecret"] },
     { what: "bind settings missing", mutate: (c) => { delete c.dns.bind; }, key: "pairstore:dns.bind is missing", fix: ["give the BIND host's SSH connection"] },
     { what: "an unpinned BIND host key", mutate: (c) => { delete c.dns.bind.ssh.hostKey; }, key: "pairstore:dns.bind.ssh.hostKey is missing", fix: ["ssh-keyscan -t ed25519 10.77.0.20", "pairstore:allowUnpinnedHostKeys true"] },
@@ -81,7 +79,6 @@ const rows: Row[] = [
     { what: "a BIND host that is not an address", mutate: (c) => { c.dns.bind.ssh.host = "bad host"; }, key: 'pairstore:dns.bind.ssh.host "bad host"', fix: ["IPv4 address or a host name"] },
     { what: "a relative include directory", mutate: (c) => { c.dns.bind.includeDir = "pairstore"; }, key: 'pairstore:dns.bind.includeDir "pairstore" must be an absolute directory', fix: ["/etc/bind/pairstore"] },
     { what: "an unknown BIND field", mutate: (c) => { c.dns.bind.rndcKey = "x"; }, key: "pairstore:dns.bind.rndcKey is not a known field", fix: ["ssh, server, includeDir"] },
-    { what: "bind settings no domain uses", mutate: (c) => { delete c.dns.domains; }, key: "pairstore:dns.bind is set but no domain uses the bind backend", fix: ["set pairstore:dns.backend to bind"] },
     {
         what: "two zones in one zone file", key: "zoneFile /etc/bind/db.shared is also the zone file of zone example.com", fix: ["give each zone its own file"],
         mutate: (c) => { c.dns.domains["example.com"] = { backend: "bind", zoneFile: "/etc/bind/db.shared" }; c.dns.domains["example.org"].zoneFile = "/etc/bind/db.shared"; },
@@ -114,6 +111,17 @@ describe("a valid DNS config", () => {
             { domain: "example.com", zone: "example.com", backend: "rfc2136", ttl: 600 },
             { domain: "example.org", zone: "example.org", backend: "bind", ttl: 600, zoneFile: "/etc/bind/db.example.org", includeFile: "/etc/bind/pairstore/example.org.shards" },
         ]);
+    });
+
+    test("backend settings no domain uses are kept (and checked), so a domain can switch back", () => {
+        const raw = dnsConfig();
+        (raw.dns as Any).backend = "bind";
+        delete (raw.dns as Any).domains;
+        const spec = parseClusterConfig(raw, dnsFacts(raw));
+        expect(spec.dns!.domains.every((d) => d.backend === "bind")).toBe(true);
+        expect(spec.dns!.rfc2136!.server).toBe("10.77.0.20");
+        (raw.dns as Any).rfc2136.algorithm = "md5";
+        expect(problemsOf(raw)).toEqual([expect.stringContaining('pairstore:dns.rfc2136.algorithm "md5" is not a TSIG algorithm')]);
     });
 
     test("without pairstore:dns there is no DNS, and the plan alternates the two pairs", () => {
