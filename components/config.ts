@@ -1,5 +1,6 @@
 // Stack config -> one typed, validated ClusterSpec. Every bad input fails here,
 // before any resource is registered, with a message naming the key and the fix.
+import { parseDns, parseShards, type DnsSpec, type ShardSpec } from "./dns-config";
 import { broadcastOf, formatIPv4, networkOf, parseIPv4, sameSubnet } from "./net";
 
 /** The namespace of every pairstore stack config key. */
@@ -119,6 +120,10 @@ export interface ClusterSpec {
     uploaders: string[];
     /** URI prefix served only through secure_link (signed, expiring links), e.g. /private/. */
     secureLinkPrefix: string;
+    /** The shard plan in force (`pairstore:shardDigits`, `pairstore:shards`). */
+    shards: ShardSpec;
+    /** Shard DNS records (`pairstore:dns`); undefined when the stack manages none. */
+    dns?: DnsSpec;
 }
 
 /** The seed's /etc/sysctl.conf, the defaults of `pairstore:sysctl`. */
@@ -230,6 +235,7 @@ export const NGINX_REQUIRED_MODULES: ReadonlyArray<{ flag: string; why: string }
 export const KNOWN_KEYS = [
     "domains", "pairs", "dataRoot", "publicPort", "extraPackages", "sysctl", "nofile", "logs",
     "checkMode", "sshPrivateKey", "allowUnpinnedHostKeys", "nginx", "uploaders", "secureLinkSecret", "secureLinkPrefix",
+    "shardDigits", "shards", "dns", "dnsTsigSecret",
 ] as const;
 
 /** Keys that must be set with `--secret`, with how to set them. */
@@ -263,9 +269,9 @@ export interface ConfigFacts {
     fileExists?: (path: string) => boolean;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+export const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
+export const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
 const IFACE = /^[a-zA-Z0-9_.-]{1,15}$/;
 const SIZE = /^[1-9][0-9]*[kmg]?$/;
 const TIMESPAN = /^[1-9][0-9]*(s|sec|min|m|h)$/;
@@ -325,8 +331,14 @@ export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterS
         bad(`${key("secureLinkPrefix")} "${secureLinkPrefix}" must be a path that starts and ends with "/", such as /private/`);
     }
 
+    const shards = parseShards(raw.shardDigits, raw.shards, pairs, bad);
+    const dns = parseDns(raw.dns, domains, facts, allowUnpinned, bad);
+
     if (problems.length > 0) throw new ConfigError(problems);
-    return { domains, pairs, dataRoot, publicPort, extraPackages, sysctl, nofile, logs, checkMode, nginx, uploaders, secureLinkPrefix };
+    return {
+        domains, pairs, dataRoot, publicPort, extraPackages, sysctl, nofile, logs, checkMode,
+        nginx, uploaders, secureLinkPrefix, shards, dns,
+    };
 }
 
 function parseNginx(value: unknown, k: string, nofile: number, facts: ConfigFacts, bad: (m: string) => void): NginxSpec {
@@ -620,7 +632,7 @@ function parseLogs(value: unknown, k: string, bad: (m: string) => void): LogsSpe
 }
 
 /** Levenshtein distance, for "did you mean" hints. */
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
     let row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
         const next = [i];
@@ -634,7 +646,7 @@ function editDistance(a: string, b: string): number {
 
 // --- small typed readers; each reports a wrong type by key and falls back to a default ---
 
-function list(v: unknown, k: string, bad: (m: string) => void): unknown[] {
+export function list(v: unknown, k: string, bad: (m: string) => void): unknown[] {
     if (v === undefined) return [];
     if (!Array.isArray(v)) {
         bad(`${k} must be a list`);
@@ -643,7 +655,7 @@ function list(v: unknown, k: string, bad: (m: string) => void): unknown[] {
     return v;
 }
 
-function obj(v: unknown, k: string, bad: (m: string) => void): Record<string, unknown> {
+export function obj(v: unknown, k: string, bad: (m: string) => void): Record<string, unknown> {
     if (v === undefined) {
         bad(`${k} is missing`);
         return {};
@@ -655,7 +667,7 @@ function obj(v: unknown, k: string, bad: (m: string) => void): Record<string, un
     return v as Record<string, unknown>;
 }
 
-function str(v: unknown, k: string, dflt: string, bad: (m: string) => void): string {
+export function str(v: unknown, k: string, dflt: string, bad: (m: string) => void): string {
     if (v === undefined) {
         if (dflt === "") bad(`${k} is missing`);
         return dflt;
@@ -667,7 +679,7 @@ function str(v: unknown, k: string, dflt: string, bad: (m: string) => void): str
     return String(v);
 }
 
-function int(v: unknown, k: string, dflt: number, bad: (m: string) => void): number {
+export function int(v: unknown, k: string, dflt: number, bad: (m: string) => void): number {
     if (v === undefined) return dflt;
     const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
     if (typeof n !== "number" || !Number.isInteger(n)) {
@@ -677,13 +689,13 @@ function int(v: unknown, k: string, dflt: number, bad: (m: string) => void): num
     return n;
 }
 
-function port(v: unknown, k: string, dflt: number, bad: (m: string) => void): number {
+export function port(v: unknown, k: string, dflt: number, bad: (m: string) => void): number {
     const p = int(v, k, dflt, bad);
     if (v !== undefined && (p < 1 || p > 65535)) bad(`${k} ${p} is not a TCP port (1-65535)`);
     return p;
 }
 
-function bool(v: unknown, k: string, dflt: boolean, bad: (m: string) => void): boolean {
+export function bool(v: unknown, k: string, dflt: boolean, bad: (m: string) => void): boolean {
     if (v === undefined) return dflt;
     if (v === true || v === "true") return true;
     if (v === false || v === "false") return false;
@@ -691,7 +703,7 @@ function bool(v: unknown, k: string, dflt: boolean, bad: (m: string) => void): b
     return dflt;
 }
 
-function unknownFields(o: Record<string, unknown>, allowed: string[], at: string, bad: (m: string) => void) {
+export function unknownFields(o: Record<string, unknown>, allowed: string[], at: string, bad: (m: string) => void) {
     for (const f of Object.keys(o)) {
         if (!allowed.includes(f)) bad(`${at}.${f} is not a known field; expected one of: ${allowed.join(", ")}`);
     }

@@ -13,9 +13,12 @@ export const SYSCTL_CONF = "/etc/sysctl.d/60-pairstore.conf";
 /** Login-session limits file. */
 export const LIMITS_CONF = "/etc/security/limits.d/60-pairstore.conf";
 
+/** Where nginx's per-domain log directories live. */
+export const LOG_ROOT = "/var/log/nginx";
+
 /** The tmpfs log directory of a domain's nginx logs. */
 export function logDirOf(domain: string): string {
-    return `/var/log/nginx/image.${domain}`;
+    return `${LOG_ROOT}/image.${domain}`;
 }
 
 /** The nginx binary pairstore builds (Debian's own nginx, if installed, stays at /usr/sbin/nginx). */

@@ -2,7 +2,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "fs";
 import { ConfigError, NAMESPACE, parseClusterConfig, type ClusterSpec } from "./config";
+import { shardRecords } from "./dns";
 import { NodePair } from "./node-pair";
+import { ShardDns } from "./shard-dns";
+import { planToConfig, SHARDS_KEY } from "./shards";
 
 // Not in the SDK's typings, but exported by its runtime: tells whether a key was set with --secret.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -39,9 +42,27 @@ export function program() {
     const config = new pulumi.Config(NAMESPACE);
     const sshPrivateKey = config.requireSecret("sshPrivateKey");
     const secureLinkSecret = config.requireSecret("secureLinkSecret");
-    const { pairs, ...settings } = spec;
+    const { pairs, shards, dns, ...settings } = spec;
+    const nodePairs = new Map<string, NodePair>();
     for (const pair of pairs) {
-        new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret });
+        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret }));
+    }
+    const pinnedText = JSON.stringify(planToConfig(shards.plan));
+    if (shards.added.length > 0 || !shards.pinned) {
+        const why = shards.added.length > 0 ? `pair${shards.added.length > 1 ? "s" : ""} ${shards.added.join(", ")} got shards` : "no shard plan is pinned yet";
+        pulumi.log.warn(`${why}: pin the plan in force (stack output shardPlan) so the next change grows from it: ` +
+            `pulumi config set ${SHARDS_KEY} '${pinnedText}'`);
+    }
+
+    if (dns) {
+        const tsigSecret = dns.rfc2136 ? config.requireSecret("dnsTsigSecret") : undefined;
+        // A shard is published once the pairs serving it are provisioned.
+        const serving = [...new Set(shards.plan.shards.map((s) => s.pair))].map((p) => nodePairs.get(p)!).filter(Boolean);
+        for (const d of dns.domains) {
+            new ShardDns(d.domain, { domain: d.domain, ttl: d.ttl, shards: shardRecords(shards.plan, pairs, d.domain) }, {
+                spec: d, rfc2136: dns.rfc2136, tsigSecret, bind: dns.bind, sshPrivateKey, checkMode: settings.checkMode,
+            }, { dependsOn: serving });
+        }
     }
     return {
         nodes: pairs.flatMap((p) => p.nodes.map((n) => ({
@@ -54,5 +75,16 @@ export function program() {
             internalAddress: n.internalAddress,
         }))),
         domains: spec.domains.map((d) => d.name),
+        // The plan in force, in the form of pairstore:shards: pin it with `pulumi config set pairstore:shards '<this as JSON>'`.
+        shardPlan: planToConfig(shards.plan),
+        shardDigits: shards.digits,
+        dns: dns?.domains.map((d) => ({
+            domain: d.domain,
+            zone: d.zone,
+            backend: d.backend,
+            server: d.backend === "rfc2136" ? dns.rfc2136!.server : dns.bind!.server,
+            ttl: d.ttl,
+            names: `<shard>.image.${d.domain}`,
+        })) ?? [],
     };
 }

@@ -2,14 +2,14 @@
 import type { ClusterSpec, NodeSpec } from "../config";
 import { healthStep, revisionOf, type StepSpec } from "../host/step";
 import { kernelRole } from "./kernel";
-import { logDirs, logsRole } from "./logs";
+import { logDirs, logsRetireStep, logsRole } from "./logs";
 import { nginxBuildRole } from "./nginx-build";
 import { nginxHealthUrls, nginxSitesRole, type SitesSecrets } from "./nginx-sites";
 import { packagesRole } from "./packages";
 import { NGINX_UNIT } from "../paths";
 
-/** What a node needs to know about the cluster (everything but the other pairs). */
-export type NodeSettings = Omit<ClusterSpec, "pairs">;
+/** What a node needs to know about the cluster (everything but the other pairs, the shard plan and DNS). */
+export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;
 
 /** Secrets a node's steps carry (Pulumi secrets, never plain config). */
 export type NodeSecrets = SitesSecrets;
@@ -22,6 +22,7 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
         ...logsRole(settings),
         ...nginxBuildRole(settings),
         ...nginxSitesRole(settings, node, peer, secrets),
+        logsRetireStep(settings),
     ];
     const gate = healthStep(revisionOf(steps), ["pairstore-sysctl.service", "pairstore-logs.timer", NGINX_UNIT],
         logDirs(settings), nginxHealthUrls(settings));

@@ -1,7 +1,7 @@
 // nginx logs on tmpfs (fstab + mounted), handed to a processing command and
 // emptied by a systemd timer every `logs.interval`.
 import type { ClusterSpec } from "../config";
-import { LIB_DIR, LOG_ARCHIVE_DIR, NGINX_PID, UNIT_DIR, logDirOf } from "../paths";
+import { LIB_DIR, LOG_ARCHIVE_DIR, LOG_ROOT, NGINX_PID, UNIT_DIR, logDirOf } from "../paths";
 import { fileStep, serviceStep, type StepSpec } from "../host/step";
 import { render, shq, shqList } from "../host/template";
 
@@ -29,9 +29,18 @@ export function logsRole(spec: Pick<ClusterSpec, "domains" | "logs">): StepSpec[
         {
             name: "logs-mounts",
             script: render("steps/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
-            // Empty list: the converge script unmounts what it managed (after processing the logs).
-            deleteScript: render("steps/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }),
+            // Gone from the stack (after nginx, which is deleted first): leave fstab, process the logs, unmount.
+            deleteScript: render("steps/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }) + retireScript([]),
         },
         serviceStep("logs-timer", "pairstore-logs.timer", [rotate, archive, service, timer], "restart"),
     ];
+}
+
+function retireScript(dirs: string[]): string {
+    return render("steps/logs-retire.sh", { dirs: shqList(dirs), log_root: LOG_ROOT, rotate: `${LIB_DIR}/rotate-logs` });
+}
+
+/** Unmounts log directories of domains that left the stack; runs after nginx dropped their sites. */
+export function logsRetireStep(spec: Pick<ClusterSpec, "domains">): StepSpec {
+    return { name: "logs-retire", script: retireScript(logDirs(spec)) };
 }

@@ -1,5 +1,7 @@
 # tmpfs mounts for nginx's log directories: in /etc/fstab (one managed block)
 # and mounted now. Files already in a directory are carried into its tmpfs.
+# Directories no longer configured leave fstab here; logs-retire unmounts
+# them once nginx has let go of them.
 DIRS=({{dirs}})
 SIZE={{size}}
 OPTS="size=$SIZE,mode=0755,nosuid,nodev,noexec"
@@ -7,17 +9,6 @@ BEGIN="# BEGIN pairstore log tmpfs (managed by pairstore; change the stack confi
 END="# END pairstore log tmpfs"
 to_kib() { local n=${1%[kmgKMG]}; case $1 in *[kK]) echo "$n" ;; *[mM]) echo $((n * 1024)) ;; *[gG]) echo $((n * 1048576)) ;; *) echo $((n / 1024)) ;; esac; }
 want_kib=$(to_kib "$SIZE")
-
-# directories this block managed before but the config no longer lists
-for old in $(sed -n "/^$BEGIN\$/,/^$END\$/{/^tmpfs /{s/^tmpfs \\([^ ]*\\) .*/\\1/;p}}" /etc/fstab); do
-    if ! printf '%s\n' "${DIRS[@]}" | grep -qxF "$old"; then
-        if mountpoint -q "$old" && change "process and unmount $old (no longer configured)"; then
-            /usr/local/lib/pairstore/rotate-logs "$old" || warn "log processing for $old failed; its files stay in $old.retired"
-            mkdir -p "$old.retired" && cp -a "$old/." "$old.retired/" 2>/dev/null || true
-            umount "$old"
-        fi
-    fi
-done
 
 for d in "${DIRS[@]}"; do
     [ -d "$d" ] || { if change "create $d"; then mkdir -p "$d"; fi; }

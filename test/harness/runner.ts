@@ -3,17 +3,46 @@
 // over SSH with the command provider's semantics. Request on stdin (it holds
 // secrets, so never argv or env), result JSON to the file the request names.
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
-import { readFileSync, renameSync, writeFileSync } from "fs";
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "fs";
 import * as path from "path";
 import type { HarnessRequest, HarnessResult, HarnessState, StateEntry } from "./types";
-import { runRemote, type Connection } from "./ssh";
+import { runLocal, runRemote, type Connection, type LocalInputs } from "./ssh";
 
 const REMOTE_COMMAND = "command:remote:Command";
+const LOCAL_COMMAND = "command:local:Command";
 const COPY_TO_REMOTE = "command:remote:CopyToRemote";
 
 /** Quotes one word for the remote login shell. */
 const shWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The provider runs a local command's `delete` with the inputs it was last
+ * applied with (stdin, environment, ...), which may hold secrets. The harness
+ * keeps them sealed with AES-256-GCM under a key file beside the state (mode
+ * 0600), as Pulumi keeps secrets in state encrypted by the stack's secrets provider.
+ */
+function sealer(stateFile: string) {
+    const keyFile = `${stateFile}.key`;
+    const key = () => {
+        if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+        return Buffer.from(readFileSync(keyFile, "utf8").trim(), "hex");
+    };
+    return {
+        seal(value: unknown): string {
+            const iv = randomBytes(12);
+            const c = createCipheriv("aes-256-gcm", key(), iv);
+            const body = Buffer.concat([c.update(JSON.stringify(value), "utf8"), c.final()]);
+            return [iv, c.getAuthTag(), body].map((b) => b.toString("base64")).join(".");
+        },
+        open(sealed: string): any {
+            const [iv, tag, body] = sealed.split(".").map((x) => Buffer.from(x, "base64"));
+            const d = createDecipheriv("aes-256-gcm", key(), iv);
+            d.setAuthTag(tag);
+            return JSON.parse(Buffer.concat([d.update(body), d.final()]).toString("utf8"));
+        },
+    };
+}
 /** Exit code of a run that failed but wrote its result. */
 const FAILED_EXIT = 3;
 
@@ -61,13 +90,15 @@ async function main() {
     let inflight = 0;
     let lastActivity = Date.now();
 
-    const execute = async (name: string, conn: Connection, cmd: string | undefined, stdin: string | Buffer | undefined, quiet: boolean) => {
+    const sealed = sealer(req.stateFile);
+    /** Runs a remote command over SSH (`conn`) or a local one (`local`), like the provider. */
+    const execute = async (name: string, target: { conn?: Connection; local?: LocalInputs }, cmd: string | undefined, stdin: string | Buffer | undefined, quiet: boolean) => {
         if (!cmd) return { code: 0, stdout: "", stderr: "" };
-        const r = await runRemote(conn, cmd, stdin);
+        const r = target.local ? await runLocal(target.local, cmd, stdin) : await runRemote(target.conn!, cmd, stdin);
         if (!quiet) log(name, r.stdout + r.stderr);
         if (r.code !== 0) {
             const detail = quiet ? "(output hidden: the step carries secrets)" : (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-8).join("\n");
-            throw new Error(`step ${name} failed on ${conn.host} (exit ${r.code}): ${detail}`);
+            throw new Error(`step ${name} failed ${target.local ? "on the controller" : `on ${target.conn!.host}`} (exit ${r.code}): ${detail}`);
         }
         return r;
     };
@@ -87,13 +118,15 @@ async function main() {
     pulumi.runtime.setAllConfig(req.config, req.secretKeys);
 
     async function register(args: pulumi.runtime.MockResourceArgs) {
-        if (args.type !== REMOTE_COMMAND && args.type !== COPY_TO_REMOTE) return { id: `${args.name}-id`, state: args.inputs };
+        if (![REMOTE_COMMAND, LOCAL_COMMAND, COPY_TO_REMOTE].includes(args.type)) return { id: `${args.name}-id`, state: args.inputs };
+        const isLocal = args.type === LOCAL_COMMAND;
         const key = `${args.type}::${args.name}`;
         if (seen.has(key)) throw new Error(`duplicate resource name ${args.name}`);
         seen.add(key);
         let inputs = unwrapSecrets(args.inputs);
         let upload: Buffer | undefined;
-        if (args.type === COPY_TO_REMOTE) {
+        const isCopy = args.type === COPY_TO_REMOTE;
+        if (isCopy) {
             // CopyToRemote: the engine diffs a FileAsset by the hash of its bytes, so the harness does too.
             const source = args.inputs.source as { path?: Promise<string> | string } | undefined;
             const localPath = source?.path === undefined ? undefined : await source.path;
@@ -113,7 +146,7 @@ async function main() {
         const quiet = inputs.logging === "none";
         if (prev && prev.hash === hash) {
             result.unchanged.push(args.name);
-            if (prev.stdout !== undefined && args.type !== COPY_TO_REMOTE) result.stdout[args.name] = prev.stdout;
+            if (prev.stdout !== undefined && !isCopy) result.stdout[args.name] = prev.stdout;
             return { id: prev.id, state: { ...inputs, stdout: prev.stdout ?? "", stderr: "" } };
         }
         const op = prev ? "update" : "create";
@@ -124,16 +157,18 @@ async function main() {
         }
         const cmd = op === "update" ? (inputs.update ?? inputs.create) : inputs.create;
         try {
-            const r = await execute(args.name, inputs.connection, cmd, upload ?? inputs.stdin, quiet);
+            const local: LocalInputs | undefined = isLocal ? { interpreter: inputs.interpreter, dir: inputs.dir, environment: inputs.environment } : undefined;
+            const r = await execute(args.name, { conn: inputs.connection, local }, cmd, upload ?? inputs.stdin, quiet);
             const last = r.stdout.trim().split("\n").pop();
             // A copy always writes the file; it has no stdout output (as in the provider).
-            const isCopy = args.type === COPY_TO_REMOTE;
             if (last === "changed" || isCopy) result.changedSteps.push(args.name);
             if (!quiet && !isCopy) result.stdout[args.name] = r.stdout;
             const entry: StateEntry = {
                 hash, id: prev?.id ?? `${args.name}-${Date.now()}`, seq: prev?.seq ?? ++state.seq,
                 delete: inputs.delete,
-                connection: { host: inputs.connection.host, port: inputs.connection.port, user: inputs.connection.user, hostKey: inputs.connection.hostKey },
+                connection: isLocal ? undefined : { host: inputs.connection.host, port: inputs.connection.port, user: inputs.connection.user, hostKey: inputs.connection.hostKey },
+                local: isLocal ? sealed.seal({ ...local, stdin: inputs.stdin }) : undefined,
+                quiet,
                 stdout: quiet || isCopy ? undefined : r.stdout,
             };
             state.resources[key] = entry;
@@ -187,7 +222,12 @@ async function main() {
                 continue;
             }
             try {
-                await execute(name, { ...entry.connection, privateKey }, entry.delete, undefined, false);
+                if (entry.local) {
+                    const { stdin, ...local } = sealed.open(entry.local);
+                    await execute(name, { local }, entry.delete, stdin, entry.quiet ?? false);
+                } else {
+                    await execute(name, { conn: { ...entry.connection!, privateKey } }, entry.delete, undefined, false);
+                }
                 delete state.resources[key];
                 saveState();
             } catch (e) {

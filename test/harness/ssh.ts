@@ -1,4 +1,4 @@
-// Runs one command over SSH the way @pulumi/command's remote.Command does:
+// Runs one command over SSH (or, for local.Command, on this machine) the way @pulumi/command's remote.Command does:
 // the command line goes to the login shell, stdin is piped, the host key is
 // pinned (StrictHostKeyChecking=yes against the configured key).
 import { spawn } from "child_process";
@@ -61,4 +61,35 @@ export async function runRemote(conn: Connection, command: string, stdin?: strin
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/** The inputs of a local.Command that shape how its command runs. */
+export interface LocalInputs {
+    interpreter?: string[];
+    dir?: string;
+    environment?: Record<string, string>;
+}
+
+/** Runs `command` on this machine the way @pulumi/command's local.Command does: `/bin/sh -c` (or the interpreter), stdin piped. */
+export async function runLocal(inputs: LocalInputs, command: string, stdin?: string | Buffer, timeoutMs = 15 * 60_000): Promise<RunResult> {
+    const argv = [...(inputs.interpreter?.length ? inputs.interpreter : ["/bin/sh", "-c"]), command];
+    return await new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(argv[0], argv.slice(1), {
+            cwd: inputs.dir ?? process.cwd(),
+            env: { ...process.env, ...(inputs.environment ?? {}) },
+            stdio: ["pipe", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("error", reject);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? 255, stdout, stderr });
+        });
+        child.stdin.on("error", () => undefined);
+        child.stdin.end(stdin ?? "");
+    });
 }

@@ -22,7 +22,12 @@ export interface StateEntry {
     id: string;
     seq: number;
     delete?: string;
-    connection: { host: string; port?: number; user?: string; hostKey?: string };
+    /** A remote command's connection (no secrets: the private key comes from the run's config). */
+    connection?: { host: string; port?: number; user?: string; hostKey?: string };
+    /** A local command's delete-time inputs (interpreter, dir, environment, stdin), sealed: they may hold secrets. */
+    local?: string;
+    /** The command logs nothing (logging "none"). */
+    quiet?: boolean;
     stdout?: string;
 }
 

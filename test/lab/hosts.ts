@@ -74,7 +74,8 @@ export const BASE_INCLUDE = [
   "ca-certificates",
 ];
 // dpkg-dev: `apt-get source` fetches the nginx source the lab pushes to its hosts.
-export const OUTER_PACKAGES = ["systemd-container", "debootstrap", "nftables", "openssh-client", "iproute2", "dpkg-dev"];
+// bind9-dnsutils: nsupdate and dig, which pairstore's rfc2136 DNS backend runs on the controller.
+export const OUTER_PACKAGES = ["systemd-container", "debootstrap", "nftables", "openssh-client", "iproute2", "dpkg-dev", "bind9-dnsutils"];
 
 /** Bump when the base configuration recipe below changes (forces a base rebuild, not a new debootstrap). */
 const BASE_RECIPE_VERSION = 3;

@@ -9,7 +9,8 @@ import { runStack, type RunResult } from "../harness";
 import {
     LAB_DIR, assertRootLinux, destroyAll, ensureBase, ensureLabKey, ensureOuterPackages, hostKey, startHost,
 } from "./hosts";
-import { LAB_CACHE_PACKAGES, LAB_STACK, labConfig, labHosts } from "./topology";
+import { ensureLabDns, labTsigSecret } from "./dns";
+import { LAB_CACHE_PACKAGES, LAB_DNS, LAB_STACK, labConfig, labDnsHost, labHosts } from "./topology";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK_FILE = path.join(LAB_DIR, `stack-${LAB_STACK}.json`);
@@ -27,14 +28,17 @@ export async function labHostsUp(): Promise<void> {
     await ensureOuterPackages();
     const key = await ensureLabKey();
     await ensureBase(LAB_CACHE_PACKAGES);
-    const hosts = labHosts();
+    const hosts = [...labHosts(), labDnsHost()];
     await Promise.all(hosts.map((h) => startHost(h)));
     const keys: Record<string, string> = {};
     for (const h of hosts) keys[h.name] = await hostKey(h.name);
+    const tsigSecret = labTsigSecret();
+    await ensureLabDns(labDnsHost(), tsigSecret);
     const stack = labConfig(keys, {
         privateKey: readFileSync(key.privateKeyPath, "utf8"),
         secureLinkSecret: labSecureLinkSecret(),
         nginxSourceFile: ensureNginxSource(),
+        tsigSecret,
     });
     writeFileSync(STACK_FILE, JSON.stringify(stack, null, 1), { mode: 0o600 });
 }
@@ -145,7 +149,13 @@ export function labOutputs(): any {
         outputs = JSON.parse(readFileSync(OUTPUTS_FILE, "utf8"));
     }
     const keyFile = path.join(LAB_DIR, "key", "id_ed25519");
-    return { ...outputs, nodes: (outputs.nodes ?? []).map((n: any) => ({ ...n, privateKeyFile: keyFile })) };
+    const dns = labDnsHost();
+    return {
+        ...outputs,
+        nodes: (outputs.nodes ?? []).map((n: any) => ({ ...n, privateKeyFile: keyFile })),
+        // The lab's DNS server (BIND), authoritative for the lab domains: query it with `dig @<address> 0.image.example.com`.
+        dnsHost: { name: LAB_DNS.name, address: dns.mgmtIp, user: "root", privateKeyFile: keyFile },
+    };
 }
 
 /** Stops and removes every lab host and the lab stack's state. */

@@ -1,7 +1,7 @@
 // The lab cluster: two pairs of real Debian hosts on this machine, and the
 // stack config that describes them to pairstore.
 import { nodePackages } from "../../components/roles/packages";
-import { MGMT_NET, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
+import { MGMT_GATEWAY, MGMT_NET, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
 
 /** The lab's stack name. */
 export const LAB_STACK = "lab";
@@ -30,9 +30,9 @@ export const LAB_CACHE_PACKAGES = [...new Set([
 ])].sort();
 
 /** The controller's address on the lab network: allowed to upload (pairstore:uploaders), like an application server. */
-export const LAB_CONTROLLER_IP = "10.77.0.1";
+export const LAB_CONTROLLER_IP = MGMT_GATEWAY;
 
-/** Every lab host. */
+/** Every lab storage node (the DNS host is labDnsHost()). */
 export function labHosts(): LabHost[] {
     return LAB_PAIRS.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `${MGMT_NET}.${n.octet}`, publicIp: `${PUBLIC_NET}.${n.octet}` })));
 }
@@ -45,6 +45,41 @@ export interface LabSecrets {
     secureLinkSecret: string;
     /** Debian's nginx orig tarball (the upstream bytes), pushed to the hosts. */
     nginxSourceFile: string;
+    /** Base64 secret of the TSIG key the lab's BIND accepts updates with. */
+    tsigSecret: string;
+}
+
+/** The lab's DNS host: BIND, authoritative for the lab domains (test/lab/dns.ts sets it up). */
+export const LAB_DNS = { name: "dns-1", octet: 20 };
+
+/** TSIG key name the lab's BIND accepts updates of the RFC 2136 zone from. */
+export const LAB_TSIG_KEY_NAME = "pairstore-lab";
+
+/**
+ * How the lab's DNS host serves the lab domains: example.com is a dynamic
+ * zone updated over RFC 2136 (TSIG), example.org a static zone whose
+ * master file includes pairstore's zone include file (bind backend).
+ */
+export const LAB_DNS_ZONES = [
+    { zone: "example.com", backend: "rfc2136" as const, file: "/var/lib/bind/db.example.com" },
+    { zone: "example.org", backend: "bind" as const, file: "/etc/bind/db.example.org" },
+];
+
+/** The lab's DNS host as a lab host. */
+export function labDnsHost(): LabHost {
+    return { name: LAB_DNS.name, mgmtIp: `${MGMT_NET}.${LAB_DNS.octet}` };
+}
+
+/** The lab's `pairstore:dns`: rfc2136 by default, the bind backend for example.org, short TTL so tests can move shards. */
+export function labDnsConfig(dnsHostKey: string) {
+    const server = `${MGMT_NET}.${LAB_DNS.octet}`;
+    return {
+        ttl: 300,
+        backend: "rfc2136",
+        rfc2136: { server, keyName: LAB_TSIG_KEY_NAME, algorithm: "hmac-sha256" },
+        bind: { ssh: { host: server, user: "root", hostKey: dnsHostKey } },
+        domains: Object.fromEntries(LAB_DNS_ZONES.filter((z) => z.backend === "bind").map((z) => [z.zone, { backend: "bind", zoneFile: z.file }])),
+    };
 }
 
 /** The lab stack config, as the Pulumi CLI hands it to the program. */
@@ -67,12 +102,14 @@ export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets,
         // Hosts are offline: they get the tarball from the controller instead of nginx.org.
         nginx: { sourceFile: secrets.nginxSourceFile },
         uploaders: [`${LAB_CONTROLLER_IP}/32`],
+        dns: labDnsConfig(hostKeys[LAB_DNS.name]),
         ...overrides,
     };
     const config: Record<string, string> = {
         "pairstore:sshPrivateKey": secrets.privateKey,
         "pairstore:secureLinkSecret": secrets.secureLinkSecret,
+        "pairstore:dnsTsigSecret": secrets.tsigSecret,
     };
     for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    return { config, secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret"] };
+    return { config, secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:dnsTsigSecret"] };
 }

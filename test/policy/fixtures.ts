@@ -24,8 +24,14 @@ function node(name: string, last: number, opts: { hostKey?: boolean } = {}) {
     };
 }
 
-/** Pairs p1 = (a1, b1) and p2 = (c1, d1), serving example.com. */
-export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: boolean; extra?: StackConfig } = {}): { config: StackConfig; secretKeys: string[] } {
+/** A TSIG secret: only its shape matters. */
+export const TSIG_SECRET = "cG9saWN5LXRlc3QtdHNpZy1zZWNyZXQtb2YtcGFpcnN0b3Jl";
+
+/** pairstore:dns for validConfig({dns: true}): example.com's shard records over RFC 2136. */
+export const DNS_CONFIG = { ttl: 3600, rfc2136: { server: "10.0.0.53", keyName: "pairstore" } };
+
+/** Pairs p1 = (a1, b1) and p2 = (c1, d1), serving example.com; with `dns`, its shard records too. */
+export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: boolean; extra?: StackConfig; dns?: boolean } = {}): { config: StackConfig; secretKeys: string[] } {
     const pinned = (n: string) => !(overrides.unpinned ?? []).includes(n);
     const pairs = [
         { name: "p1", nodes: [node("a1", 11, { hostKey: pinned("a1") }), node("b1", 12, { hostKey: pinned("b1") })] },
@@ -38,9 +44,10 @@ export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: bo
             "pairstore:sshPrivateKey": PRIVATE_KEY,
             "pairstore:secureLinkSecret": "policy-test-secure-link-secret-0123456789",
             ...(overrides.allowUnpinned ? { "pairstore:allowUnpinnedHostKeys": "true" } : {}),
+            ...(overrides.dns ? { "pairstore:dns": JSON.stringify(DNS_CONFIG), "pairstore:dnsTsigSecret": TSIG_SECRET } : {}),
             ...(overrides.extra ?? {}),
         },
-        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret"],
+        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", ...(overrides.dns ? ["pairstore:dnsTsigSecret"] : [])],
     };
 }
 

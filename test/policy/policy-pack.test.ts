@@ -7,7 +7,7 @@ import { ALL_POLICIES } from "../../policies/rules/all";
 import type { Registered } from "./capture";
 import { COMMAND, find, NODE, PAIR, SIG_KEY, SECRET_SIG } from "./fixtures";
 import { runPolicies } from "./policy-args";
-import { validStack } from "./stack";
+import { dnsStack, validStack } from "./stack";
 
 const POLICIES = path.join(__dirname, "..", "..", "policies");
 
@@ -70,6 +70,10 @@ describe("the captured valid stack", () => {
 
     it("passes every policy", async () => {
         expect(await runPolicies(stack)).toEqual([]);
+    });
+
+    it("passes every policy with the shard DNS the program registers", async () => {
+        expect(await runPolicies(await dnsStack())).toEqual([]);
     });
 
     it("passes every policy in a preview too", async () => {

@@ -1,21 +1,45 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Registered } from "./capture";
-import { shardDnsRecord, spread } from "./fixtures";
+import { clone, shardDnsRecord, spread } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
-import { validStack } from "./stack";
+import { dnsStack, validStack } from "./stack";
+
+const SHARD_DNS = "pairstore:index:ShardDns";
 
 let stack: Registered[];
+let withDns: Registered[];
 beforeAll(async () => {
     stack = await validStack();
+    withDns = await dnsStack();
 });
 
 const IPS = { p1: ["203.0.113.11", "203.0.113.12"], p2: ["203.0.113.21", "203.0.113.22"] };
 const run = async (rs: Registered[], config = {}) => messagesOf(await runPolicies(rs, { config }), "shard-coverage");
 
 describe("shard-coverage", () => {
-    it("passes while the stack has no ShardDns (DNS lands later)", async () => {
-        expect(stack.some((r) => r.type === "pairstore:index:ShardDns")).toBe(false);
+    it("passes a stack without pairstore:dns, which registers no ShardDns", async () => {
+        expect(stack.some((r) => r.type === SHARD_DNS)).toBe(false);
         expect(await run(stack)).toEqual([]);
+    });
+
+    it("passes the ShardDns the real program registers", async () => {
+        const dns = withDns.filter((r) => r.type === SHARD_DNS);
+        expect(dns.map((r) => r.name)).toEqual(["example.com"]);
+        expect(Object.keys(dns[0].inputs).sort()).toEqual(["domain", "shards", "ttl"]);
+        expect(dns[0].inputs.shards.length).toBe(16);
+        expect(dns[0].inputs.shards[0]).toEqual({ shard: "0", pair: "p1", ips: IPS.p1 });
+        expect(await run(withDns)).toEqual([]);
+    });
+
+    it("fails the real program's ShardDns once a shard is dropped or points at the wrong pair's IPs", async () => {
+        const broken = clone(withDns);
+        const dns = broken.find((r) => r.type === SHARD_DNS)!;
+        dns.inputs.shards = dns.inputs.shards.filter((s: any) => s.shard !== "e");
+        dns.inputs.shards.find((s: any) => s.shard === "1").ips = IPS.p1;
+        expect(await run(broken)).toEqual([
+            "shard 1 of example.com (pair p2) has record set [203.0.113.11, 203.0.113.12], but pair p2's public IPs are [203.0.113.21, 203.0.113.22]; the record set holds exactly the pair's two public IPs.",
+            "shard e of example.com is served by no pair; assign it to exactly one pair.",
+        ]);
     });
 
     it("passes 16 shards, each served by one pair with its two public IPs", async () => {

@@ -13,3 +13,14 @@ export function validStack(): Promise<Registered[]> {
     }
     return valid;
 }
+
+let withDns: Promise<Registered[]> | undefined;
+
+/** Registrations of the real program for validConfig({dns: true}): the valid stack plus its ShardDns. */
+export function dnsStack(): Promise<Registered[]> {
+    if (!withDns) {
+        const { config, secretKeys } = validConfig({ dns: true });
+        withDns = captureRegistrations(program, config, secretKeys);
+    }
+    return withDns;
+}

@@ -65,7 +65,7 @@ describe("program() under mocks", () => {
         }
         const names = commands().map((c) => c.name);
         expect(new Set(names).size).toBe(names.length);
-        expect(names.length).toBe(NODES.length * 23);
+        expect(names.length).toBe(NODES.length * 24);
     });
 
     test("the connection pins the host key and carries host, port and user", () => {

@@ -163,7 +163,7 @@ describe("rendered steps", () => {
             "packages", "kernel-modules", "sysctl-unit", "sysctl", "sysctl-service", "limits",
             "logs-rotate-script", "logs-archive-script", "logs-service-unit", "logs-timer-unit", "logs-mounts", "logs-timer",
             "nginx-build", "nginx-dirs", "nginx-unit", "nginx-mime-types", "nginx-main-conf",
-            "nginx-site-example.com", "nginx-site-example.org", "nginx-secure-link-secret", "nginx-activate", "nginx-service",
+            "nginx-site-example.com", "nginx-site-example.org", "nginx-secure-link-secret", "nginx-activate", "nginx-service", "logs-retire",
             "health",
         ]);
     });
