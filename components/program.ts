@@ -35,10 +35,12 @@ export function readClusterSpec(): ClusterSpec {
 /** Builds the cluster and returns the stack outputs. */
 export function program() {
     const spec = readClusterSpec();
-    const sshPrivateKey = new pulumi.Config(NAMESPACE).requireSecret("sshPrivateKey");
+    const config = new pulumi.Config(NAMESPACE);
+    const sshPrivateKey = config.requireSecret("sshPrivateKey");
+    const rsyncSecret = spec.replication.auth ? config.requireSecret("rsyncSecret") : undefined;
     const { pairs, ...settings } = spec;
     for (const pair of pairs) {
-        new NodePair(pair.name, { pair, settings, sshPrivateKey });
+        new NodePair(pair.name, { pair, settings, sshPrivateKey, rsyncSecret });
     }
     return {
         nodes: pairs.flatMap((p) => p.nodes.map((n) => ({

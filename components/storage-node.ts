@@ -2,10 +2,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec } from "./config";
-import { stepCommand } from "./host/step";
+import { stepCommand, type StepPhase, type StepSpec } from "./host/step";
 import { nodeSteps, type NodeSettings } from "./roles";
 
-/** Arguments of a StorageNode (plain data, except the SSH key). */
+/** Arguments of a StorageNode (plain data, except the secrets). */
 export interface StorageNodeArgs {
     /** The node. */
     node: NodeSpec;
@@ -17,23 +17,35 @@ export interface StorageNodeArgs {
     settings: NodeSettings;
     /** SSH private key (a Pulumi secret). */
     sshPrivateKey: pulumi.Input<string>;
+    /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
+    rsyncSecret?: pulumi.Input<string>;
 }
 
 export class StorageNode extends pulumi.ComponentResource {
     /** The node's name. */
     public readonly nodeName: string;
-    /** The last step: healthy once everything before it is applied. */
+    /** The last step of the base phase: healthy once everything before it is applied. */
     public readonly healthGate: command.remote.Command;
     /** Every step resource, by step name. */
     public readonly steps: Record<string, command.remote.Command> = {};
 
-    /** `opts.dependsOn` holds back this node's first step (NodePair uses it to roll one node at a time). */
+    private readonly pending: StepSpec[];
+    private readonly resourceName: string;
+    private readonly connection: command.types.input.remote.ConnectionArgs;
+    private readonly cmdOpts: { user: string; check: boolean };
+
+    /**
+     * Registers the node's "base" steps; `opts.dependsOn` holds back the first
+     * of them (NodePair uses it to roll one node at a time). The later phases
+     * run when NodePair calls `runPhase`.
+     */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, ...plain } = args;
+        const { sshPrivateKey, rsyncSecret, ...plain } = args;
         super("pairstore:index:StorageNode", name, plain, opts);
         this.nodeName = args.node.name;
+        this.resourceName = name;
         const { node, settings } = args;
-        const connection: command.types.input.remote.ConnectionArgs = {
+        this.connection = {
             host: node.ssh.host,
             port: node.ssh.port,
             user: node.ssh.user,
@@ -42,17 +54,31 @@ export class StorageNode extends pulumi.ComponentResource {
             dialErrorLimit: 20,
             perDialTimeout: 10,
         };
-        const cmdOpts = { user: node.ssh.user, check: settings.checkMode };
+        this.cmdOpts = { user: node.ssh.user, check: settings.checkMode };
         let previous: pulumi.Input<pulumi.Resource>[] = [];
         if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);
+        const steps = nodeSteps(settings, node, args.peer, { rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret) });
+        this.pending = steps.filter((s) => (s.phase ?? "base") !== "base");
+        this.healthGate = this.chain(steps.filter((s) => (s.phase ?? "base") === "base"), previous)!;
+        this.registerOutputs({ nodeName: this.nodeName, health: this.healthGate.stdout });
+    }
+
+    /** Registers the steps of a later phase, the first waiting for `after`; returns the phase's last step (or `after`). */
+    runPhase(phase: Exclude<StepPhase, "base">, after: pulumi.Resource[]): pulumi.Resource[] {
+        const last = this.chain(this.pending.filter((s) => s.phase === phase), after);
+        return last ? [last] : after;
+    }
+
+    private chain(steps: StepSpec[], after: pulumi.Input<pulumi.Resource>[]): command.remote.Command | undefined {
+        let previous = after;
         let last: command.remote.Command | undefined;
-        for (const step of nodeSteps(settings, node, args.peer)) {
-            const script = stepCommand(step.name, step.script, cmdOpts);
-            last = new command.remote.Command(`${name}-${step.name}`, {
-                connection,
+        for (const step of steps) {
+            const script = stepCommand(step.name, step.script, this.cmdOpts);
+            last = new command.remote.Command(`${this.resourceName}-${step.name}`, {
+                connection: this.connection,
                 create: script,
                 update: script,
-                delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...cmdOpts, check: false }),
+                delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...this.cmdOpts, check: false }),
                 stdin: step.stdin,
                 logging: step.secret ? "none" : "stdoutAndStderr",
                 addPreviousOutputInEnv: false,
@@ -64,7 +90,6 @@ export class StorageNode extends pulumi.ComponentResource {
             this.steps[step.name] = last;
             previous = [last];
         }
-        this.healthGate = last!;
-        this.registerOutputs({ nodeName: this.nodeName, health: this.healthGate.stdout });
+        return last;
     }
 }

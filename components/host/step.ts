@@ -18,7 +18,17 @@ export interface StepSpec {
     secret?: boolean;
     /** Stands in for stdin in the node revision when stdin is not plain text. */
     stdinDigest?: string;
+    /**
+     * When the step runs inside its pair (default "base"). A pair runs the
+     * first node's base steps, then the second node's, then both nodes'
+     * "merge" steps, then both nodes' "activate" steps (see NodePair).
+     */
+    phase?: StepPhase;
 }
+
+/** The phases of a node's steps, in the order a pair runs them. */
+export const PHASES = ["base", "merge", "activate"] as const;
+export type StepPhase = (typeof PHASES)[number];
 
 /** Options of a rendered command. */
 export interface CommandOptions {
@@ -71,9 +81,9 @@ export function serviceStep(name: string, unit: string, served: string[], action
 }
 
 /** The health gate of a node: waits until its units are active and mounts in place. */
-export function healthStep(revision: string, units: string[], mounts: string[], timeoutSeconds = 60): StepSpec {
+export function healthStep(revision: string, units: string[], mounts: string[], timeoutSeconds = 60, name = "health"): StepSpec {
     return {
-        name: "health",
+        name,
         script: render("steps/health.sh", {
             revision,
             units: shqList(units),

@@ -4,17 +4,29 @@ import { healthStep, revisionOf, type StepSpec } from "../host/step";
 import { kernelRole } from "./kernel";
 import { logDirs, logsRole } from "./logs";
 import { packagesRole } from "./packages";
+import { REPLICATION_UNITS, replicationRole, type ReplicationSecrets } from "./replication";
 
 /** What a node needs to know about the cluster (everything but the other pairs). */
 export type NodeSettings = Omit<ClusterSpec, "pairs">;
 
-/** Every step of one node, ending with its health gate. */
-export function nodeSteps(settings: NodeSettings, _node: NodeSpec, _peer: NodeSpec): StepSpec[] {
-    const steps = [
+/** Secrets a node's steps install (Pulumi secrets, passed beside the plain settings). */
+export type NodeSecrets = ReplicationSecrets;
+
+/**
+ * Every step of one node. The "base" phase ends with the node's health gate
+ * (the peer's base steps wait for it); the "activate" phase ends with the
+ * replication health gate.
+ */
+export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec, secrets: NodeSecrets = {}): StepSpec[] {
+    const replication = replicationRole(settings, node, peer, secrets);
+    const base = [
         ...packagesRole(settings),
         ...kernelRole(settings),
         ...logsRole(settings),
+        ...replication.filter((s) => (s.phase ?? "base") === "base"),
     ];
-    const gate = healthStep(revisionOf(steps), ["pairstore-sysctl.service", "pairstore-logs.timer"], logDirs(settings));
-    return [...steps, gate];
+    const later = replication.filter((s) => (s.phase ?? "base") !== "base");
+    const gate = healthStep(revisionOf(base), ["pairstore-sysctl.service", "pairstore-logs.timer", "pairstore-rsyncd.service"], logDirs(settings));
+    const replicationGate = { ...healthStep(revisionOf(later), REPLICATION_UNITS, [], 60, "replication-health"), phase: "activate" as const };
+    return [...base, gate, ...later, replicationGate];
 }
