@@ -499,7 +499,8 @@ function parseReplication(value: unknown, k: string, auth: boolean, bad: (m: str
     const o = value === undefined ? {} : obj(value, k, bad);
     const d = DEFAULTS.replication;
     const delay = int(o.delay, `${k}.delay`, d.delay, bad);
-    if (delay < 0 || delay > 3600) bad(`${k}.delay ${delay} must be between 0 and 3600 seconds (lsyncd's delay; 1 is a good start)`);
+    // At least 1 s: a received file is told from a local write by its ctime lying after its mtime (see ECHO_MS).
+    if (delay < 1 || delay > 3600) bad(`${k}.delay ${delay} must be between 1 and 3600 seconds (lsyncd's delay; 1 is a good start)`);
     const catchUpInterval = str(o.catchUpInterval, `${k}.catchUpInterval`, d.catchUpInterval, bad);
     if (!TIMESPAN.test(catchUpInterval)) bad(`${k}.catchUpInterval "${catchUpInterval}" must be a time span like 15min, 900s or 1h`);
     const maxProcesses = int(o.maxProcesses, `${k}.maxProcesses`, d.maxProcesses, bad);

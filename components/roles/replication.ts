@@ -23,6 +23,14 @@ export interface ReplicationSecrets {
 /** The units a replicating node keeps active. */
 export const REPLICATION_UNITS = ["pairstore-rsyncd.service", "pairstore-lsyncd.service", "pairstore-catchup.timer"];
 
+/**
+ * A file whose ctime lies this many milliseconds after its mtime came from
+ * the peer (rsync keeps the sender's mtime; replication takes at least this
+ * long), so lsyncd does not push it back. A file written locally has its
+ * ctime at its mtime.
+ */
+export const ECHO_MS = 200;
+
 /** A domain's image root on a node. */
 export function imageRoot(dataRoot: string, domain: string): string {
     return `${dataRoot.replace(/\/+$/, "")}/${domain}/image`;
@@ -85,7 +93,7 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
     const rsyncdConf = renderRsyncdConf(spec, node, peer);
     const lsyncdConf = renderLsyncdConf(spec, peer);
     const replicate = renderReplicateScript(spec, peer);
-    const wrapper = render("replication/lsyncd-rsync", { data_root: shq(dataRoot), marker: shq(REPLICA_MARKER) });
+    const wrapper = render("replication/lsyncd-rsync", { data_root: shq(dataRoot), marker: shq(REPLICA_MARKER), echo_ms: ECHO_MS });
     const checkRsyncd = render("replication/check-rsyncd-conf", {});
     const checkLsyncd = render("replication/check-lsyncd-conf", {});
     const unitVars = { peer: peer.internalAddress, data_root: dataRoot, lib: LIB_DIR };

@@ -27,13 +27,17 @@ import * as net from "node:net";
 import * as path from "node:path";
 
 /**
- * Several labs can run side by side (one per work tree): PAIRSTORE_LAB_ID 0-2
+ * Several labs can run side by side (one per work tree): PAIRSTORE_LAB_ID 0-3
  * picks the lab's directory, bridge, namespace and subnet names. Lab 0 is the default.
  */
 export const LAB_ID: number = labId(process.env.PAIRSTORE_LAB_ID);
 const TAG = LAB_ID === 0 ? "ps" : `ps${LAB_ID}`;
-/** Public subnets: documentation ranges, one per lab. */
-const PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2"];
+/**
+ * Public subnets, one per lab: ranges never routed on the internet. Not
+ * TEST-NET-1 or -3: sandboxes like this one use them for their own uplink and
+ * package mirrors (ensureBridges refuses any subnet this machine already routes).
+ */
+const PUBLIC_NETS = ["198.51.100", "198.18.0", "198.18.1", "198.18.2"];
 
 export const LAB_DIR: string = process.env.PAIRSTORE_LAB_DIR || (LAB_ID === 0 ? "/var/lib/pairstore-lab" : `/var/lib/pairstore-lab-${LAB_ID}`);
 
@@ -51,8 +55,8 @@ const NFT_TABLE = LAB_ID === 0 ? "pairstore_lab" : `pairstore_lab${LAB_ID}`;
 
 function labId(text: string | undefined): number {
   const id = Number(text ?? 0);
-  if (!Number.isInteger(id) || id < 0 || id > 2) {
-    throw new Error(`PAIRSTORE_LAB_ID must be 0, 1 or 2, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(id) || id < 0 || id > 3) {
+    throw new Error(`PAIRSTORE_LAB_ID must be 0, 1, 2 or 3, got ${JSON.stringify(text)}`);
   }
   return id;
 }
@@ -626,6 +630,14 @@ export function ensureBridges(): Promise<void> {
         [MGMT_BRIDGE, MGMT_GATEWAY, MGMT_PREFIX, `02:77:0${LAB_ID}:00:00:01`],
         [PUBLIC_BRIDGE, PUBLIC_GATEWAY, PUBLIC_PREFIX, `02:77:0${LAB_ID}:00:01:01`],
       ];
+      for (const [br, ip, prefix] of bridges) {
+        const net = `${ip.split(".").slice(0, 3).join(".")}.0/${prefix}`;
+        const routes = spawnSync("ip", ["-4", "route", "show", "match", net], { encoding: "utf8" }).stdout || "";
+        const clash = routes.split("\n").find((r) => r.trim() && !r.includes(` dev ${br} `) && !r.startsWith("default"));
+        if (clash) {
+          throw new Error(`lab: ${net} for bridge ${br} overlaps this machine's route "${clash.trim()}"; pick another lab with PAIRSTORE_LAB_ID`);
+        }
+      }
       for (const [br, ip, prefix, mac] of bridges) {
         if (!linkExists(br)) {
           const r = await run("ip", ["link", "add", br, "address", mac, "type", "bridge", "mcast_snooping", "0"], {
@@ -633,6 +645,8 @@ export function ensureBridges(): Promise<void> {
           });
           if (r.code !== 0 && !linkExists(br)) throw new LabCommandError(`lab: cannot create bridge ${br}: ${tail(r.stderr)}`, r.code, r.stdout, r.stderr);
         }
+        // Only this lab's address on its bridge (an older layout may have left another).
+        await run("ip", ["-4", "addr", "flush", "dev", br, "scope", "global"]);
         await run("ip", ["addr", "replace", `${ip}/${prefix}`, "dev", br]);
         await run("ip", ["link", "set", br, "up"]);
       }
