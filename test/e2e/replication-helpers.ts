@@ -8,7 +8,17 @@ import { storagePath } from "../../components/layout";
 import { imageRoot } from "../../components/roles/replication";
 import { DEFAULTS } from "../../components/config";
 import { WEB_USER } from "../../components/paths";
-import { onHost } from "./lab-env";
+import { sshRun } from "../lab/hosts";
+import { labHosts } from "../lab/topology";
+
+/** Runs a command on a lab host as root; throws when it fails (no vitest here: the benchmark uses this module too). */
+async function onHost(name: string, command: string): Promise<string> {
+    const h = labHosts().find((x) => x.name === name);
+    if (!h) throw new Error(`no lab host ${name}`);
+    const r = await sshRun(h, command);
+    if (r.code !== 0) throw new Error(`${name}: \`${command.slice(0, 200)}\` exited ${r.code}: ${r.stderr}`);
+    return r.stdout.trim();
+}
 
 /** A domain's image root on the lab nodes. */
 export function rootOf(domain: string): string {
