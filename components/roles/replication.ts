@@ -31,6 +31,13 @@ export const REPLICATION_UNITS = ["pairstore-rsyncd.service", "pairstore-lsyncd.
  */
 export const ECHO_MS = 200;
 
+/**
+ * Seconds lsyncd's rsync waits before it replays deletes, then checks that
+ * the image root is still intact (a wipe in progress has removed layout
+ * folders by then).
+ */
+export const DELETE_SETTLE_SECONDS = 1;
+
 /** A domain's image root on a node. */
 export function imageRoot(dataRoot: string, domain: string): string {
     return `${dataRoot.replace(/\/+$/, "")}/${domain}/image`;
@@ -93,7 +100,7 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
     const rsyncdConf = renderRsyncdConf(spec, node, peer);
     const lsyncdConf = renderLsyncdConf(spec, peer);
     const replicate = renderReplicateScript(spec, peer);
-    const wrapper = render("replication/lsyncd-rsync", { data_root: shq(dataRoot), marker: shq(REPLICA_MARKER), echo_ms: ECHO_MS });
+    const wrapper = render("replication/lsyncd-rsync", { data_root: shq(dataRoot), marker: shq(REPLICA_MARKER), echo_ms: ECHO_MS, settle: DELETE_SETTLE_SECONDS });
     const checkRsyncd = render("replication/check-rsyncd-conf", {});
     const checkLsyncd = render("replication/check-lsyncd-conf", {});
     const unitVars = { peer: peer.internalAddress, data_root: dataRoot, lib: LIB_DIR };

@@ -3,6 +3,7 @@
 // refilled without wiping its peer, and rsyncd refusing everyone but the peer.
 import { beforeAll, expect, it } from "vitest";
 import { DEFAULTS } from "../../components/config";
+import { DELETE_SETTLE_SECONDS } from "../../components/roles/replication";
 import { startHost, stopHost, sshRun } from "../lab/hosts";
 import { applyLab } from "../lab/lab";
 import { describeLab, labHosts, labReady, onHost } from "./lab-env";
@@ -55,7 +56,8 @@ describeLab("replication inside a pair on the lab hosts", () => {
         await onHost(A, `runuser -u www-data -- rm ${rootOf(DOMAIN)}/${rels[0]}`);
         const gone = await waitFor(async () => (await present(B, DOMAIN, rels)).length === 1, 10_000);
         expect(gone, "the deleted file is gone from B").toBeGreaterThanOrEqual(0);
-        expect(gone).toBeLessThanOrEqual(DELAY_MS + 1500);
+        // deletes wait DELETE_SETTLE_SECONDS more, then the root is checked intact
+        expect(gone).toBeLessThanOrEqual(DELAY_MS + DELETE_SETTLE_SECONDS * 1000 + 1500);
         expect(await present(B, DOMAIN, rels)).toEqual([rels[1]]);
     });
 
@@ -71,7 +73,7 @@ describeLab("replication inside a pair on the lab hosts", () => {
         expect(ms, `B has ${(await present(B, DOMAIN, rels)).length} of 50`).toBeGreaterThanOrEqual(0);
         expect((await present(A, DOMAIN, rels)).length).toBe(50);
         // B's lsyncd refilled it before it started (or A's lsyncd retried): either way nothing went missing
-        expect(await onHost(B, "systemctl is-active pairstore-lsyncd")).toBe("active");
+        expect(await waitFor(async () => (await onHost(B, "systemctl is-active pairstore-lsyncd || true")) === "active", 60_000, 500)).toBeGreaterThanOrEqual(0);
     });
 
     it("refills a wiped B without wiping A: its deletes are not replayed, and the next apply restores it", async () => {
@@ -85,9 +87,9 @@ describeLab("replication inside a pair on the lab hosts", () => {
         // The disk is wiped while lsyncd runs on B: its delete events must not reach A.
         // (again if a transfer landed in the middle)
         await onHost(B, `for i in 1 2 3; do rm -rf ${rootOf(DOMAIN)} 2>/dev/null && break; sleep 0.2; done; [ ! -e ${rootOf(DOMAIN)} ]`);
-        await new Promise((r) => setTimeout(r, DELAY_MS + 3000));
+        await new Promise((r) => setTimeout(r, DELAY_MS + DELETE_SETTLE_SECONDS * 1000 + 4000));
         expect(await inventory(A, DOMAIN)).toEqual(before);
-        expect(await onHost(B, "journalctl -u pairstore-lsyncd --no-pager -n 200")).toContain("not replaying deletes to the peer");
+        expect(await onHost(B, "journalctl -u pairstore-lsyncd --no-pager -n 500")).toContain("not replaying deletes to the peer");
 
         // Check mode shows the drift; applying again puts the root back and refills it from A.
         const check = await applyLab({ checkMode: "true" });

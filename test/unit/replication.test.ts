@@ -107,7 +107,7 @@ describe("rendered replication files", () => {
     test("the scripts installed on hosts are valid bash", () => {
         const texts = {
             replicate: renderReplicateScript(spec, b),
-            wrapper: render("replication/lsyncd-rsync", { data_root: "/srv/images", marker: ".m", echo_ms: 200 }),
+            wrapper: render("replication/lsyncd-rsync", { data_root: "/srv/images", marker: ".m", echo_ms: 200, settle: 1 }),
             checkRsyncd: render("replication/check-rsyncd-conf", {}),
             checkLsyncd: render("replication/check-lsyncd-conf", {}),
         };
@@ -125,11 +125,12 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
     beforeEach(() => {
         sandbox = mkdtempSync(path.join(tmpdir(), "pairstore-wrapper-"));
         root = path.join(sandbox, "data", "example.com", "image");
-        mkdirSync(path.join(root, "7", "2", "a"), { recursive: true });
+        const hex = "0123456789abcdef".split("");
+        for (const x of hex) for (const y of hex) for (const z of hex) mkdirSync(path.join(root, x, y, z), { recursive: true });
         const recorder = path.join(sandbox, "rsync");
         writeFileSync(recorder, `#!/bin/bash\necho "$*" > ${sandbox}/args\ncat > ${sandbox}/list\n`, { mode: 0o755 });
         wrapper = path.join(sandbox, "lsyncd-rsync");
-        const text = render("replication/lsyncd-rsync", { data_root: path.join(sandbox, "data"), marker: ".pairstore-replica", echo_ms: 200 })
+        const text = render("replication/lsyncd-rsync", { data_root: path.join(sandbox, "data"), marker: ".pairstore-replica", echo_ms: 200, settle: 0 })
             .split("/usr/bin/rsync").join(recorder);
         writeFileSync(wrapper, text, { mode: 0o755 });
     });
@@ -163,6 +164,17 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
     test("an image root without its marker (wiped, replaced) never replays deletes", () => {
         const r = call(["/7/2/a/deleted.jpg"]);
         expect(r.args).not.toContain("--delete");
-        expect(r.stderr).toContain("has no replica marker (.pairstore-replica; wiped or replaced?): not replaying deletes to the peer");
+        expect(r.stderr).toContain("is not intact (marker .pairstore-replica or layout folders missing: wiped or replaced?): not replaying deletes to the peer");
+    });
+
+    test("an image root missing a layout folder (a wipe in progress) never replays deletes", () => {
+        writeFileSync(path.join(root, ".pairstore-replica"), "");
+        rmSync(path.join(root, "3", "0", "5"), { recursive: true });
+        const r = call(["/3/0/5/***", "/3/0/", "/7/2/a/deleted.jpg"]);
+        expect(r.args).not.toContain("--delete");
+        expect(r.stderr).toContain("is not intact");
+        // intact again: deletes go through
+        mkdirSync(path.join(root, "3", "0", "5"));
+        expect(call(["/7/2/a/deleted.jpg"]).args).toContain("--delete");
     });
 });
