@@ -94,6 +94,18 @@ export interface NginxSpec {
     extraPublicConfig: string;
 }
 
+/** Replication inside a pair: rsyncd + two-way lsyncd + catch-up timer. */
+export interface ReplicationSpec {
+    /** lsyncd's delay: seconds it collects events before one rsync run. */
+    delay: number;
+    /** systemd time span between two catch-up runs (full rsync toward the peer, no delete). */
+    catchUpInterval: string;
+    /** At most this many rsync processes per lsyncd. */
+    maxProcesses: number;
+    /** rsync authentication: true when `pairstore:rsyncSecret` is set (the secret itself is never in the spec). */
+    auth: boolean;
+}
+
 /** Everything the program needs, validated. */
 export interface ClusterSpec {
     /** Domains served by every pair. */
@@ -112,6 +124,8 @@ export interface ClusterSpec {
     nofile: number;
     /** Log tmpfs and processing. */
     logs: LogsSpec;
+    /** Replication inside each pair. */
+    replication: ReplicationSpec;
     /** Render every step in check mode: report drift, change nothing. */
     checkMode: boolean;
     /** nginx build and tuning. */
@@ -163,6 +177,7 @@ export const DEFAULTS = {
         interval: "5min",
         keepDays: 14,
     } as LogsSpec,
+    replication: { delay: 1, catchUpInterval: "15min", maxProcesses: 4 },
     sshPort: 22,
     sshUser: "root",
     nginx: {
@@ -235,7 +250,7 @@ export const NGINX_REQUIRED_MODULES: ReadonlyArray<{ flag: string; why: string }
 export const KNOWN_KEYS = [
     "domains", "pairs", "dataRoot", "publicPort", "extraPackages", "sysctl", "nofile", "logs",
     "checkMode", "sshPrivateKey", "allowUnpinnedHostKeys", "nginx", "uploaders", "secureLinkSecret", "secureLinkPrefix",
-    "shardDigits", "shards", "dns", "dnsTsigSecret",
+    "shardDigits", "shards", "dns", "dnsTsigSecret", "replication", "rsyncSecret",
 ] as const;
 
 /** Keys that must be set with `--secret`, with how to set them. */
@@ -243,6 +258,17 @@ const SECRET_KEYS: Record<string, string> = {
     sshPrivateKey: "< ~/.ssh/id_ed25519",
     secureLinkSecret: "\"$(openssl rand -hex 32)\"",
 };
+
+/**
+ * Directories lsyncd watches per domain: the image root and its three hex
+ * folder levels (1 + 16 + 256 + 4096, see layout.ts).
+ */
+export const DIRS_PER_DOMAIN = 1 + 16 + 256 + 4096;
+
+/** inotify watches a node needs: every directory of every domain, plus room for other watchers. */
+export function inotifyWatchesNeeded(domainCount: number): number {
+    return domainCount * DIRS_PER_DOMAIN + 8192;
+}
 
 /** Ports a domain's internal port must not take. */
 const RESERVED_PORTS: Record<number, string> = { 22: "ssh", 873: "rsyncd", 694: "heartbeat" };
@@ -322,7 +348,17 @@ export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterS
         return String(p);
     });
 
+    let rsyncAuth = false;
+    if (facts.presentKeys.includes("rsyncSecret")) {
+        if (!facts.secretKeys.includes("rsyncSecret")) {
+            bad(`${key("rsyncSecret")} is stored in plain text: set it again with \`pulumi config set --secret ${key("rsyncSecret")} <secret>\` ` +
+                `(or remove it with \`pulumi config rm ${key("rsyncSecret")}\` to rely on the peer-only allow list)`);
+        } else {
+            rsyncAuth = true;
+        }
+    }
     const sysctl = parseSysctl(raw.sysctl, key("sysctl"), bad);
+    checkInotify(raw.sysctl, sysctl, domains.length, key("sysctl"), bad);
     const logs = parseLogs(raw.logs, key("logs"), bad);
     const nginx = parseNginx(raw.nginx, key("nginx"), nofile, facts, bad);
     const uploaders = list(raw.uploaders, key("uploaders"), bad).map((u, i) => parseCidr(u, `${key("uploaders")}[${i}]`, bad));
@@ -331,13 +367,14 @@ export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterS
         bad(`${key("secureLinkPrefix")} "${secureLinkPrefix}" must be a path that starts and ends with "/", such as /private/`);
     }
 
+    const replication = parseReplication(raw.replication, key("replication"), rsyncAuth, bad);
     const shards = parseShards(raw.shardDigits, raw.shards, pairs, bad);
     const dns = parseDns(raw.dns, domains, facts, allowUnpinned, bad);
 
     if (problems.length > 0) throw new ConfigError(problems);
     return {
         domains, pairs, dataRoot, publicPort, extraPackages, sysctl, nofile, logs, checkMode,
-        nginx, uploaders, secureLinkPrefix, shards, dns,
+        nginx, uploaders, secureLinkPrefix, replication, shards, dns,
     };
 }
 
@@ -629,6 +666,44 @@ function parseLogs(value: unknown, k: string, bad: (m: string) => void): LogsSpe
     if (logs.keepDays < 1) bad(`${k}.keepDays must be at least 1`);
     unknownFields(o, ["tmpfsSize", "processCommand", "interval", "keepDays"], k, bad);
     return logs;
+}
+
+/**
+ * lsyncd watches every directory: fs.inotify.max_user_watches must lie above
+ * their number. The default grows with the domains; an explicit lower value is
+ * an error. (A host that refuses the key is reported by the sysctl and
+ * replication-inotify steps.)
+ */
+function checkInotify(rawSysctl: unknown, sysctl: Record<string, string>, domainCount: number, k: string, bad: (m: string) => void) {
+    const name = "fs.inotify.max_user_watches";
+    const needed = inotifyWatchesNeeded(domainCount);
+    const explicit = rawSysctl && typeof rawSysctl === "object" && name in (rawSysctl as object);
+    const value = sysctl[name];
+    if (value === undefined) return; // null: the stack leaves the host's value alone
+    if (!/^\d+$/.test(value)) {
+        bad(`${k}.${name} "${value}" must be a whole number of watches, at least ${needed}`);
+    } else if (Number(value) < needed) {
+        if (explicit) {
+            bad(`${k}.${name} ${value} is below the ${needed} inotify watches lsyncd needs for ${domainCount} domain(s) ` +
+                `(${DIRS_PER_DOMAIN} directories each, plus 8192); raise it to at least ${needed}, or null to leave the host's value`);
+        } else {
+            sysctl[name] = String(Math.ceil(needed / 65536) * 65536);
+        }
+    }
+}
+
+function parseReplication(value: unknown, k: string, auth: boolean, bad: (m: string) => void): ReplicationSpec {
+    const o = value === undefined ? {} : obj(value, k, bad);
+    const d = DEFAULTS.replication;
+    const delay = int(o.delay, `${k}.delay`, d.delay, bad);
+    // At least 1 s: a received file is told from a local write by its ctime lying after its mtime (see ECHO_MS).
+    if (delay < 1 || delay > 3600) bad(`${k}.delay ${delay} must be between 1 and 3600 seconds (lsyncd's delay; 1 is a good start)`);
+    const catchUpInterval = str(o.catchUpInterval, `${k}.catchUpInterval`, d.catchUpInterval, bad);
+    if (!TIMESPAN.test(catchUpInterval)) bad(`${k}.catchUpInterval "${catchUpInterval}" must be a time span like 15min, 900s or 1h`);
+    const maxProcesses = int(o.maxProcesses, `${k}.maxProcesses`, d.maxProcesses, bad);
+    if (maxProcesses < 1 || maxProcesses > 64) bad(`${k}.maxProcesses ${maxProcesses} must be between 1 and 64`);
+    unknownFields(o, ["delay", "catchUpInterval", "maxProcesses"], k, bad);
+    return { delay, catchUpInterval, maxProcesses, auth };
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

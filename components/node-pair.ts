@@ -1,11 +1,21 @@
-// NodePair: two StorageNodes wired as peers. The second node's steps wait for
-// the first node's health gate, so a pair never changes both nodes at once.
+// NodePair: two StorageNodes wired as peers, rolled one node at a time.
+//
+// Order inside a pair:
+//   1. the first node's base steps, ending with its health gate;
+//   2. the second node's base steps (both rsyncds now answer);
+//   3. the first node's, then the second node's "merge" step: each copies
+//      what it lacks from its peer, never deleting or overwriting, so both
+//      disks hold the union before lsyncd is first enabled on the pair;
+//   4. the first node's, then the second node's "activate" steps (lsyncd,
+//      catch-up timer, replication health gate).
+// So a pair never changes both nodes at once, and lsyncd never starts on a
+// pair whose disks have not been merged.
 import * as pulumi from "@pulumi/pulumi";
 import type { PairSpec } from "./config";
 import type { NodeSettings } from "./roles";
 import { StorageNode } from "./storage-node";
 
-/** Arguments of a NodePair (plain data, except the SSH key). */
+/** Arguments of a NodePair (plain data, except the secrets). */
 export interface NodePairArgs {
     /** The pair and its two nodes. */
     pair: PairSpec;
@@ -15,20 +25,30 @@ export interface NodePairArgs {
     sshPrivateKey: pulumi.Input<string>;
     /** secure_link secret (a Pulumi secret). */
     secureLinkSecret: pulumi.Input<string>;
+    /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
+    rsyncSecret?: pulumi.Input<string>;
 }
 
 export class NodePair extends pulumi.ComponentResource {
     /** The two nodes, in config order. */
     public readonly nodes: [StorageNode, StorageNode];
+    /** The pair's last step: replication is active on both nodes. */
+    public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, rsyncSecret, ...plain } = args;
         super("pairstore:index:NodePair", name, plain, opts);
         const [a, b] = args.pair.nodes;
-        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret };
+        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret, rsyncSecret };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a }, { parent: this, dependsOn: [first.healthGate] });
+        let after: pulumi.Resource[] = [second.healthGate];
+        for (const phase of ["merge", "activate"] as const) {
+            after = first.runPhase(phase, after);
+            after = second.runPhase(phase, after);
+        }
         this.nodes = [first, second];
+        this.ready = after;
         this.registerOutputs({ nodes: [a.name, b.name] });
     }
 }

@@ -50,3 +50,20 @@ export function domainRootOf(dataRoot: string, domain: string): string {
 export function domainTmpOf(dataRoot: string, domain: string): string {
     return `${dataRoot}/${domain}/.nginx-tmp`;
 }
+
+/** The web user: owns stored files (nginx's DAV writes them, rsyncd receives them as this user). */
+export const WEB_USER = "www-data";
+/** pairstore's own config directory (rsyncd, lsyncd, rsync credentials). */
+export const ETC_DIR = "/etc/pairstore";
+/** rsyncd's config (pairstore runs its own rsyncd unit, Debian's stays off). */
+export const RSYNCD_CONF = `${ETC_DIR}/rsyncd.conf`;
+/** rsyncd's secrets file (`user:secret`), only when pairstore:rsyncSecret is set. */
+export const RSYNCD_SECRETS = `${ETC_DIR}/rsyncd.secrets`;
+/** The rsync client's password file (lsyncd, catch-up and refill use it). */
+export const RSYNC_PASSWORD = `${ETC_DIR}/rsync.password`;
+/** The rsync user peers authenticate as. */
+export const RSYNC_USER = "pairstore";
+/** lsyncd's config. */
+export const LSYNCD_CONF = `${ETC_DIR}/lsyncd.conf.lua`;
+/** Marker file in a domain's image root: a node without it never replays deletes to its peer. */
+export const REPLICA_MARKER = ".pairstore-replica";

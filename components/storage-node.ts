@@ -2,10 +2,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec } from "./config";
-import { stepCommand } from "./host/step";
+import { stepCommand, type StepPhase, type StepSpec } from "./host/step";
 import { nodeSteps, type NodeSettings } from "./roles";
 
-/** Arguments of a StorageNode (plain data, except the SSH key). */
+/** Arguments of a StorageNode (plain data, except the secrets). */
 export interface StorageNodeArgs {
     /** The node. */
     node: NodeSpec;
@@ -19,23 +19,37 @@ export interface StorageNodeArgs {
     sshPrivateKey: pulumi.Input<string>;
     /** secure_link secret (a Pulumi secret). */
     secureLinkSecret: pulumi.Input<string>;
+    /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
+    rsyncSecret?: pulumi.Input<string>;
 }
+
+type StepResource = command.remote.Command | command.remote.CopyToRemote;
 
 export class StorageNode extends pulumi.ComponentResource {
     /** The node's name. */
     public readonly nodeName: string;
-    /** The last step: healthy once everything before it is applied. */
+    /** The last step of the base phase: healthy once everything before it is applied. */
     public readonly healthGate: command.remote.Command;
     /** Every step resource, by step name. */
-    public readonly steps: Record<string, command.remote.Command | command.remote.CopyToRemote> = {};
+    public readonly steps: Record<string, StepResource> = {};
 
-    /** `opts.dependsOn` holds back this node's first step (NodePair uses it to roll one node at a time). */
+    private readonly pending: StepSpec[];
+    private readonly resourceName: string;
+    private readonly connection: command.types.input.remote.ConnectionArgs;
+    private readonly cmdOpts: { user: string; check: boolean };
+
+    /**
+     * Registers the node's "base" steps; `opts.dependsOn` holds back the first
+     * of them (NodePair uses it to roll one node at a time). The later phases
+     * run when NodePair calls `runPhase`.
+     */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, rsyncSecret, ...plain } = args;
         super("pairstore:index:StorageNode", name, plain, opts);
         this.nodeName = args.node.name;
+        this.resourceName = name;
         const { node, settings } = args;
-        const connection: command.types.input.remote.ConnectionArgs = {
+        this.connection = {
             host: node.ssh.host,
             port: node.ssh.port,
             user: node.ssh.user,
@@ -44,40 +58,53 @@ export class StorageNode extends pulumi.ComponentResource {
             dialErrorLimit: 20,
             perDialTimeout: 10,
         };
-        const cmdOpts = { user: node.ssh.user, check: settings.checkMode };
+        this.cmdOpts = { user: node.ssh.user, check: settings.checkMode };
         let previous: pulumi.Input<pulumi.Resource>[] = [];
         if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);
-        let last: command.remote.Command | undefined;
-        for (const step of nodeSteps(settings, node, args.peer, { secureLinkSecret })) {
+        const steps = nodeSteps(settings, node, args.peer, {
+            secureLinkSecret,
+            rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
+        });
+        this.pending = steps.filter((s) => (s.phase ?? "base") !== "base");
+        // The base phase ends with the health gate, a script step.
+        this.healthGate = this.chain(steps.filter((s) => (s.phase ?? "base") === "base"), previous) as command.remote.Command;
+        this.registerOutputs({ nodeName: this.nodeName, health: this.healthGate.stdout });
+    }
+
+    /** Registers the steps of a later phase, the first waiting for `after`; returns the phase's last step (or `after`). */
+    runPhase(phase: Exclude<StepPhase, "base">, after: pulumi.Resource[]): pulumi.Resource[] {
+        const last = this.chain(this.pending.filter((s) => s.phase === phase), after);
+        return last ? [last] : after;
+    }
+
+    private chain(steps: StepSpec[], after: pulumi.Input<pulumi.Resource>[]): StepResource | undefined {
+        let previous = after;
+        let last: StepResource | undefined;
+        for (const step of steps) {
+            const name = `${this.resourceName}-${step.name}`;
+            const opts = { parent: this, dependsOn: previous };
             if (step.copy) {
                 // A file from the machine running the program (the nginx tarball); re-copied when its bytes change.
-                const copy = new command.remote.CopyToRemote(`${name}-${step.name}`, {
-                    connection,
+                last = new command.remote.CopyToRemote(name, {
+                    connection: this.connection,
                     source: new pulumi.asset.FileAsset(step.copy.localPath),
                     remotePath: step.copy.remotePath,
-                }, { parent: this, dependsOn: previous });
-                this.steps[step.name] = copy;
-                previous = [copy];
-                continue;
+                }, opts);
+            } else {
+                const script = stepCommand(step.name, step.script, this.cmdOpts);
+                last = new command.remote.Command(name, {
+                    connection: this.connection,
+                    create: script,
+                    update: script,
+                    delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...this.cmdOpts, check: false }),
+                    stdin: step.stdin,
+                    logging: step.secret ? "none" : "stdoutAndStderr",
+                    addPreviousOutputInEnv: false,
+                }, { ...opts, additionalSecretOutputs: step.secret ? ["stdout", "stderr"] : undefined });
             }
-            const script = stepCommand(step.name, step.script, cmdOpts);
-            last = new command.remote.Command(`${name}-${step.name}`, {
-                connection,
-                create: script,
-                update: script,
-                delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...cmdOpts, check: false }),
-                stdin: step.stdin,
-                logging: step.secret ? "none" : "stdoutAndStderr",
-                addPreviousOutputInEnv: false,
-            }, {
-                parent: this,
-                dependsOn: previous,
-                additionalSecretOutputs: step.secret ? ["stdout", "stderr"] : undefined,
-            });
             this.steps[step.name] = last;
             previous = [last];
         }
-        this.healthGate = last!;
-        this.registerOutputs({ nodeName: this.nodeName, health: this.healthGate.stdout });
+        return last;
     }
 }

@@ -23,7 +23,17 @@ export interface StepSpec {
      * host (`remote.CopyToRemote`); `script` is then unused.
      */
     copy?: { localPath: string; remotePath: string; sha256: string };
+    /**
+     * When the step runs inside its pair (default "base"). A pair runs the
+     * first node's base steps, then the second node's, then both nodes'
+     * "merge" steps, then both nodes' "activate" steps (see NodePair).
+     */
+    phase?: StepPhase;
 }
+
+/** The phases of a node's steps, in the order a pair runs them. */
+export const PHASES = ["base", "merge", "activate"] as const;
+export type StepPhase = (typeof PHASES)[number];
 
 /** Options of a rendered command. */
 export interface CommandOptions {
@@ -81,9 +91,9 @@ export function copyStep(name: string, copy: { localPath: string; remotePath: st
 }
 
 /** The health gate of a node: waits until its units are active, mounts in place and URLs answer 200. */
-export function healthStep(revision: string, units: string[], mounts: string[], urls: string[] = [], timeoutSeconds = 60): StepSpec {
+export function healthStep(revision: string, units: string[], mounts: string[], urls: string[] = [], timeoutSeconds = 60, name = "health"): StepSpec {
     return {
-        name: "health",
+        name,
         script: render("steps/health.sh", {
             revision,
             units: shqList(units),

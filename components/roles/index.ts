@@ -1,30 +1,39 @@
 // The roles of a node in the order they run, as pure data.
 import type { ClusterSpec, NodeSpec } from "../config";
 import { healthStep, revisionOf, type StepSpec } from "../host/step";
+import { NGINX_UNIT } from "../paths";
 import { kernelRole } from "./kernel";
 import { logDirs, logsRetireStep, logsRole } from "./logs";
 import { nginxBuildRole } from "./nginx-build";
 import { nginxHealthUrls, nginxSitesRole, type SitesSecrets } from "./nginx-sites";
 import { packagesRole } from "./packages";
-import { NGINX_UNIT } from "../paths";
+import { REPLICATION_UNITS, replicationRole, type ReplicationSecrets } from "./replication";
 
 /** What a node needs to know about the cluster (everything but the other pairs, the shard plan and DNS). */
 export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;
 
-/** Secrets a node's steps carry (Pulumi secrets, never plain config). */
-export type NodeSecrets = SitesSecrets;
+/** Secrets a node's steps install (Pulumi secrets, passed beside the plain settings). */
+export type NodeSecrets = SitesSecrets & ReplicationSecrets;
 
-/** Every step of one node, ending with its health gate. */
+/**
+ * Every step of one node. The "base" phase ends with the node's health gate
+ * (the peer's base steps wait for it); the "activate" phase ends with the
+ * replication health gate.
+ */
 export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec, secrets: NodeSecrets): StepSpec[] {
-    const steps = [
+    const replication = replicationRole(settings, node, peer, secrets);
+    const base = [
         ...packagesRole(settings),
         ...kernelRole(settings),
         ...logsRole(settings),
         ...nginxBuildRole(settings),
         ...nginxSitesRole(settings, node, peer, secrets),
         logsRetireStep(settings),
+        ...replication.filter((s) => (s.phase ?? "base") === "base"),
     ];
-    const gate = healthStep(revisionOf(steps), ["pairstore-sysctl.service", "pairstore-logs.timer", NGINX_UNIT],
+    const later = replication.filter((s) => (s.phase ?? "base") !== "base");
+    const gate = healthStep(revisionOf(base), ["pairstore-sysctl.service", "pairstore-logs.timer", NGINX_UNIT, "pairstore-rsyncd.service"],
         logDirs(settings), nginxHealthUrls(settings));
-    return [...steps, gate];
+    const replicationGate = { ...healthStep(revisionOf(later), REPLICATION_UNITS, [], [], 60, "replication-health"), phase: "activate" as const };
+    return [...base, gate, ...later, replicationGate];
 }

@@ -7,9 +7,12 @@ import { NGINX_BUILD_PACKAGES } from "./nginx-build";
 /** Packages the foundation roles use (sysctl, modprobe, mount tools, gzip). */
 export const BASE_PACKAGES = ["procps", "kmod", "util-linux", "gzip"];
 
+/** Packages replication uses (rsyncd, the rsync client, lsyncd). */
+export const REPLICATION_PACKAGES = ["rsync", "lsyncd"];
+
 /** The sorted package list of a node. */
 export function nodePackages(spec: Pick<ClusterSpec, "extraPackages">): string[] {
-    return [...new Set([...BASE_PACKAGES, ...NGINX_BUILD_PACKAGES, ...spec.extraPackages])].sort();
+    return [...new Set([...BASE_PACKAGES, ...NGINX_BUILD_PACKAGES, ...REPLICATION_PACKAGES, ...spec.extraPackages])].sort();
 }
 
 /** The packages step. */

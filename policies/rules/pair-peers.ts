@@ -35,12 +35,35 @@ export const peerArgs: PeerReferenceSource = (node) => {
     return refs;
 };
 
-/**
- * Every source of peer references. Steps that configure replication, rsyncd
- * and heartbeat add theirs here, e.g.
- *   (node) => lsyncdTargets(stdinOf(node, "lsyncd-config")).map((value) => ({ what: "lsyncd target", value }))
- */
-export const PEER_REFERENCES: PeerReferenceSource[] = [peerArgs];
+/** Hosts of lsyncd's `target = "[user@]host::module/"` lines (the node pushes there). */
+export function lsyncdTargets(text: string | undefined): string[] {
+    return [...(text ?? "").matchAll(/^\s*target\s*=\s*"(?:[^"@]*@)?([^":]+)::[^"]*"/gm)].map((m) => m[1]);
+}
+
+/** Hosts of rsyncd's `hosts allow = a b, c` lines (who may write to the node). */
+export function rsyncdHostsAllow(text: string | undefined): string[] {
+    return [...(text ?? "").matchAll(/^\s*hosts allow\s*=\s*(.+)$/gm)].flatMap((m) => m[1].split(/[\s,]+/).filter(Boolean));
+}
+
+/** The peer the replicate helper pulls from and pushes to (`PEER=...`). */
+export function replicatePeer(text: string | undefined): string[] {
+    return [...(text ?? "").matchAll(/^PEER='?([^'\s]+)'?$/gm)].map((m) => m[1]);
+}
+
+/** lsyncd's replication targets (step lsyncd-config). */
+export const lsyncdTargetRefs: PeerReferenceSource = (node) =>
+    lsyncdTargets(stdinOf(node, "lsyncd-config")).map((value) => ({ what: "lsyncd target", value }));
+
+/** rsyncd's allow list (step rsyncd-config). */
+export const rsyncdAllowRefs: PeerReferenceSource = (node) =>
+    rsyncdHostsAllow(stdinOf(node, "rsyncd-config")).map((value) => ({ what: "rsyncd hosts allow", value }));
+
+/** The catch-up and refill peer (step replicate-script). */
+export const replicatePeerRefs: PeerReferenceSource = (node) =>
+    replicatePeer(stdinOf(node, "replicate-script")).map((value) => ({ what: "catch-up/refill peer", value }));
+
+/** Every source of peer references. Heartbeat adds its ucast peer here when it lands. */
+export const PEER_REFERENCES: PeerReferenceSource[] = [peerArgs, lsyncdTargetRefs, rsyncdAllowRefs, replicatePeerRefs];
 
 /** The stdin text of one of a node's steps (for sources that parse config files). */
 export function stdinOf(node: NodeView, step: string): string | undefined {

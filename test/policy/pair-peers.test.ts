@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { PEER_REFERENCES, stdinOf, type PeerReferenceSource } from "../../policies/rules/pair-peers";
+import { lsyncdTargets, PEER_REFERENCES, replicatePeer, rsyncdHostsAllow, stdinOf, type PeerReferenceSource } from "../../policies/rules/pair-peers";
 import type { Registered } from "./capture";
 import { clone, COMMAND, find, NODE } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
@@ -83,5 +83,33 @@ describe("pair-peers", () => {
         } finally {
             PEER_REFERENCES.splice(PEER_REFERENCES.indexOf(heartbeat), 1);
         }
+    });
+
+    it("reads the replication peer from lsyncd targets, rsyncd's allow list and the replicate helper", () => {
+        expect(lsyncdTargets('sync {\n    target = "10.1.0.12::example.com/",\n}\nsync {\n    target = "pairstore@10.1.0.12::example.org/",\n}')).toEqual(["10.1.0.12", "10.1.0.12"]);
+        expect(rsyncdHostsAllow("hosts allow = 10.1.0.12\n[m]\n    hosts allow = 10.1.0.9, 10.1.0.8 10.1.0.7\n")).toEqual(["10.1.0.12", "10.1.0.9", "10.1.0.8", "10.1.0.7"]);
+        expect(replicatePeer("#!/bin/bash\nPEER=10.1.0.12\nX=1\n")).toEqual(["10.1.0.12"]);
+        expect(replicatePeer("PEER='10.1.0.12'\n")).toEqual(["10.1.0.12"]);
+    });
+
+    it("the real program's replication steps name the peer and nothing else", async () => {
+        const steps = stack.filter((r) => r.type === COMMAND && /-(lsyncd-config|rsyncd-config|replicate-script)$/.test(r.name));
+        expect(steps.length).toBe(12);
+        expect(await run(stack)).toEqual([]);
+    });
+
+    it("fails a node whose lsyncd pushes to, or whose rsyncd admits, a node of another pair", async () => {
+        const rs = clone(stack);
+        const lsyncd = find(rs, COMMAND, "b1-lsyncd-config");
+        lsyncd.inputs.stdin = String(lsyncd.inputs.stdin).split("10.1.0.11::").join("10.1.0.21::");
+        const rsyncd = find(rs, COMMAND, "c1-rsyncd-config");
+        rsyncd.inputs.stdin = String(rsyncd.inputs.stdin).replace(/^hosts allow = .*$/m, "hosts allow = 10.1.0.22 10.1.0.12");
+        const replicate = find(rs, COMMAND, "d1-replicate-script");
+        replicate.inputs.stdin = String(replicate.inputs.stdin).replace(/^PEER=.*$/m, "PEER=10.9.9.9");
+        expect(await run(rs)).toEqual([
+            "node b1 of pair p1 points at 10.1.0.21 as its peer (lsyncd target), which is node c1 of pair p2; its peer is node a1 (public IP 203.0.113.11, internal 10.1.0.11).",
+            "node c1 of pair p2 points at 10.1.0.12 as its peer (rsyncd hosts allow), which is node b1 of pair p1; its peer is node d1 (public IP 203.0.113.22, internal 10.1.0.22).",
+            "node d1 of pair p2 points at 10.9.9.9 as its peer (catch-up/refill peer), which is no node of this stack; its peer is node c1 (public IP 203.0.113.21, internal 10.1.0.21).",
+        ]);
     });
 });

@@ -59,13 +59,14 @@ describe("program() under mocks", () => {
             const mine = commands().filter((c) => c.name.startsWith(`${node}-`));
             expect(mine.map((c) => c.name)).toContain(`${node}-packages`);
             expect(mine.map((c) => c.name)).toContain(`${node}-sysctl`);
-            expect(mine[mine.length - 1].name).toBe(`${node}-health`);
+            expect(mine.map((c) => c.name)).toContain(`${node}-health`);
+            expect(mine[mine.length - 1].name).toBe(`${node}-replication-health`);
             const parent = nodes.find((n) => n.name === node)!;
             for (const c of mine) expect(c.parent, c.name).toBe(parent.urn);
         }
         const names = commands().map((c) => c.name);
         expect(new Set(names).size).toBe(names.length);
-        expect(names.length).toBe(NODES.length * 24);
+        expect(names.length).toBe(NODES.length * 41);
     });
 
     test("the connection pins the host key and carries host, port and user", () => {
@@ -117,8 +118,36 @@ describe("program() under mocks", () => {
     test("inside a node every step waits for the one before", () => {
         for (const node of NODES) {
             const mine = commands().filter((c) => c.name.startsWith(`${node}-`));
-            for (let i = 1; i < mine.length; i++) expect(mine[i].dependencies, mine[i].name).toContain(mine[i - 1].urn);
+            const gate = mine.findIndex((c) => c.name === `${node}-health`);
+            for (let i = 1; i <= gate; i++) expect(mine[i].dependencies, mine[i].name).toContain(mine[i - 1].urn);
+            // the activate phase: lsyncd, the catch-up timer, the replication gate
+            expect(cmd(`${node}-catchup-timer`).dependencies).toEqual([cmd(`${node}-lsyncd-service`).urn]);
+            expect(cmd(`${node}-replication-health`).dependencies).toEqual([cmd(`${node}-catchup-timer`).urn]);
         }
+    });
+
+    test("a pair merges both disks before lsyncd is first enabled on it, then activates one node at a time", () => {
+        for (const [a, b] of [["node-1a", "node-1b"], ["node-2a", "node-2b"]]) {
+            // both base phases, then A's merge, B's merge, A's activation, B's activation
+            expect(cmd(`${a}-replication-merge`).dependencies).toEqual([cmd(`${b}-health`).urn]);
+            expect(cmd(`${b}-replication-merge`).dependencies).toEqual([cmd(`${a}-replication-merge`).urn]);
+            expect(cmd(`${a}-lsyncd-service`).dependencies).toEqual([cmd(`${b}-replication-merge`).urn]);
+            expect(cmd(`${b}-lsyncd-service`).dependencies).toEqual([cmd(`${a}-replication-health`).urn]);
+        }
+    });
+
+    test("lsyncd pushes each domain to the peer's internal address; rsyncd lets only the peer in", () => {
+        const lsyncd = cmd("node-1a-lsyncd-config").inputs.stdin as string;
+        expect(lsyncd).toContain('target = "10.78.0.12::example.com/"');
+        expect(lsyncd).toContain('target = "10.78.0.12::example.org/"');
+        expect(lsyncd).toContain('delete = "running"');
+        expect(lsyncd).toMatch(/insist = true/);
+        expect(lsyncd).toMatch(/delay = 1,/);
+        const rsyncd = cmd("node-1b-rsyncd-config").inputs.stdin as string;
+        expect(rsyncd).toMatch(/^hosts allow = 10\.78\.0\.11$/m);
+        expect(rsyncd).toMatch(/^address = 10\.78\.0\.12$/m);
+        expect(rsyncd).not.toContain("auth users");
+        expect(records.some((r) => r.name.endsWith("-rsync-secret"))).toBe(false);
     });
 
     test("the second node of a pair starts after the first node's health gate; the first node waits for nothing", () => {

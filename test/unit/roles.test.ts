@@ -141,12 +141,12 @@ describe("logs role", () => {
 
 describe("packages role", () => {
     test("base packages plus extras, sorted, once each", () => {
-        // the foundation's tools, then what the nginx build needs (compiler, PCRE2, zlib, curl)
+        // the foundation's tools, what the nginx build needs (compiler, PCRE2, zlib, curl) and replication (rsync, lsyncd)
         expect(nodePackages({ extraPackages: ["rsync", "gzip"] })).toEqual([
-            "build-essential", "ca-certificates", "curl", "gzip", "kmod", "libpcre2-dev", "procps", "rsync", "util-linux", "zlib1g-dev",
+            "build-essential", "ca-certificates", "curl", "gzip", "kmod", "libpcre2-dev", "lsyncd", "procps", "rsync", "util-linux", "zlib1g-dev",
         ]);
         expect(packagesRole({ extraPackages: ["rsync"] })[0].script).toContain(
-            "WANT=(build-essential ca-certificates curl gzip kmod libpcre2-dev procps rsync util-linux zlib1g-dev)");
+            "WANT=(build-essential ca-certificates curl gzip kmod libpcre2-dev lsyncd procps rsync util-linux zlib1g-dev)");
     });
 });
 
@@ -164,8 +164,13 @@ describe("rendered steps", () => {
             "logs-rotate-script", "logs-archive-script", "logs-service-unit", "logs-timer-unit", "logs-mounts", "logs-timer",
             "nginx-build", "nginx-dirs", "nginx-unit", "nginx-mime-types", "nginx-main-conf",
             "nginx-site-example.com", "nginx-site-example.org", "nginx-secure-link-secret", "nginx-activate", "nginx-service", "logs-retire",
+            "replication-dirs", "rsyncd-check-script", "lsyncd-check-script", "rsyncd-config", "rsyncd-unit", "rsyncd-service",
+            "replicate-script", "lsyncd-rsync-script", "lsyncd-config", "lsyncd-unit", "catchup-service-unit", "catchup-timer-unit",
+            "replication-inotify",
             "health",
+            "replication-merge", "lsyncd-service", "catchup-timer", "replication-health",
         ]);
+        expect(steps.map((s) => s.phase ?? "base")).toEqual([...Array(37).fill("base"), "merge", "activate", "activate", "activate"]);
     });
 
     test.each(cases)("$step ($which) passes bash -n as root and through sudo, in both modes", ({ step, body }) => {
@@ -264,15 +269,16 @@ describe("templates", () => {
 
 describe("the health gate", () => {
     const gateOf = (spec: ClusterSpec) => byName(stepsOf(spec), "health").script;
+    const baseSteps = (spec: ClusterSpec) => stepsOf(spec).filter((s) => (s.phase ?? "base") === "base" && s.name !== "health");
 
     test("its revision is stable for the same spec", () => {
         expect(gateOf(specOf())).toBe(gateOf(specOf()));
-        const steps = stepsOf(specOf()).filter((s) => s.name !== "health");
+        const steps = baseSteps(specOf());
         expect(revisionOf(steps)).toBe(revisionOf(steps.map((s) => ({ ...s }))));
     });
 
     test("its revision changes when any step's script or content changes", () => {
-        const steps = stepsOf(specOf()).filter((s) => s.name !== "health");
+        const steps = baseSteps(specOf());
         const base = revisionOf(steps);
         const seen = new Set([base]);
         steps.forEach((s, i) => {
@@ -294,7 +300,7 @@ describe("the health gate", () => {
             ["nofile", (c) => { c.nofile = 65536; }],
             ["tmpfs size", (c) => { c.logs = { tmpfsSize: "128m" }; }],
             ["interval", (c) => { c.logs = { interval: "1h" }; }],
-            ["packages", (c) => { c.extraPackages = ["rsync"]; }],
+            ["packages", (c) => { c.extraPackages = ["htop"]; }],
             ["domains", (c) => { c.domains = [{ name: "example.net", internalPort: 8081 }]; }],
         ];
         for (const [what, change] of variants) expect(gateOf(specOf(change)), what).not.toBe(base);
@@ -302,7 +308,7 @@ describe("the health gate", () => {
 
     test("it waits for the units and the log mounts", () => {
         const gate = gateOf(specOf());
-        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer pairstore-nginx.service)");
+        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer pairstore-nginx.service pairstore-rsyncd.service)");
         expect(gate).toContain("URLS=(http://127.0.0.1:8081/.pairstore/health http://127.0.0.1:8082/.pairstore/health)");
         expect(gate).toContain("MOUNTS=(/var/log/nginx/image.example.com /var/log/nginx/image.example.org)");
         expect(gate).toMatch(/^# Node revision \(reruns the gate whenever the node changed\): [0-9a-f]{16}$/m);

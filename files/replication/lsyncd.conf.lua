@@ -1,0 +1,18 @@
+-- lsyncd: pushes every domain to the peer {{peer}} (managed by pairstore).
+-- The peer runs the mirror image of this file; two-way replication is made
+-- safe by design:
+--  * delete = "running": deletes are replayed only while lsyncd runs. Its
+--    startup sync never deletes, so a node that starts empty or partial
+--    never wipes its peer (the unit refills it from the peer first).
+--  * the rsync wrapper drops --delete when an image root has lost its
+--    marker ({{marker}}): a wiped or replaced disk does not replay deletes.
+--  * insist: lsyncd starts while the peer is down; failed transfers are retried.
+--  * names starting with "." (rsync's temporary files, the marker) stay local.
+settings {
+    nodaemon = true,
+    insist = true,
+    statusFile = "/run/pairstore-lsyncd.status",
+    statusInterval = 10,
+    maxProcesses = {{max_processes}},
+}
+{{syncs}}

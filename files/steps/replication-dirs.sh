@@ -1,0 +1,35 @@
+# Image roots of every domain with their 4096 layout folders (lsyncd watches
+# them all from its start), owned by the web user and marked as replica
+# roots (a root without its marker never replays deletes to the peer).
+# Creates and fixes; never removes anything. When a root had to be recreated
+# while lsyncd runs, lsyncd is restarted: it refills the root from the peer
+# before it starts, and then watches the new directory.
+ROOTS=({{roots}})
+WEB_USER={{web_user}}
+MARKER={{marker}}
+HEX=(0 1 2 3 4 5 6 7 8 9 a b c d e f)
+recreated=0
+for r in "${ROOTS[@]}"; do
+    if [ ! -d "$r" ]; then
+        if change "create $r (owned by $WEB_USER)"; then
+            mkdir -p "$(dirname "$r")"
+            install -d -o "$WEB_USER" -g "$WEB_USER" -m 755 "$r"
+            recreated=1
+        fi
+    elif [ "$(stat -c %U:%G "$r")" != "$WEB_USER:$WEB_USER" ]; then
+        if change "give $r to $WEB_USER (was $(stat -c %U:%G "$r"))"; then chown "$WEB_USER:$WEB_USER" "$r"; fi
+    fi
+    have=$( [ -d "$r" ] && find "$r" -mindepth 3 -maxdepth 3 -type d | wc -l || echo 0)
+    if [ "$have" -lt 4096 ] && change "create the layout folders of $r ($have of 4096 leaf folders present)"; then
+        for x in "${HEX[@]}"; do for y in "${HEX[@]}"; do for z in "${HEX[@]}"; do echo "$r/$x/$y/$z"; done; done; done | xargs mkdir -p
+        find "$r" -type d ! -user "$WEB_USER" -exec chown "$WEB_USER:$WEB_USER" {} +
+    fi
+    if [ ! -e "$r/$MARKER" ] && change "mark $r as a replica root ($MARKER)"; then
+        touch "$r/$MARKER" && chown "$WEB_USER:$WEB_USER" "$r/$MARKER"
+        recreated=1
+    fi
+done
+if [ "$recreated" = 1 ] && systemctl is-active -q pairstore-lsyncd.service 2>/dev/null; then
+    change "restart pairstore-lsyncd.service: it refills the recreated roots from the peer and watches them"
+    systemctl restart pairstore-lsyncd.service || fail "systemctl restart pairstore-lsyncd.service failed"
+fi

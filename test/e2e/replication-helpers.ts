@@ -1,0 +1,127 @@
+// Helpers for replication tests and the replication benchmark: store files on
+// a lab node and look for them on its peer. `storeFiles` writes as the web
+// user straight into the data directory (atomically: a dot-named temporary
+// file renamed into place, as nginx's DAV module does); once nginx's DAV port
+// lands, it is the one place to switch to `PUT` requests.
+import { createHash } from "crypto";
+import { storagePath } from "../../components/layout";
+import { imageRoot } from "../../components/roles/replication";
+import { DEFAULTS } from "../../components/config";
+import { WEB_USER } from "../../components/paths";
+import { sshRun } from "../lab/hosts";
+import { labHosts } from "../lab/topology";
+
+/** Runs a command on a lab host as root; throws when it fails (no vitest here: the benchmark uses this module too). */
+async function onHost(name: string, command: string): Promise<string> {
+    const h = labHosts().find((x) => x.name === name);
+    if (!h) throw new Error(`no lab host ${name}`);
+    const r = await sshRun(h, command);
+    if (r.code !== 0) throw new Error(`${name}: \`${command.slice(0, 200)}\` exited ${r.code}: ${r.stderr}`);
+    return r.stdout.trim();
+}
+
+/** A domain's image root on the lab nodes. */
+export function rootOf(domain: string): string {
+    return imageRoot(DEFAULTS.dataRoot, domain);
+}
+
+/** `count` layout paths (`7/2/a/<uid>-<md5>.jpg`) for files named after `tag`. */
+export function layoutPaths(tag: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => storagePath(i + 1, `${tag}-${i}.jpg`));
+}
+
+/** Bash that stores one file of `bytes` random bytes at `rel` under `root` as the web user. */
+export function storeScript(root: string, rel: string, bytes: number): string {
+    const dir = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : ".";
+    const base = rel.slice(rel.lastIndexOf("/") + 1);
+    return `runuser -u ${WEB_USER} -- bash -c 'mkdir -p ${root}/${dir} && head -c ${bytes} /dev/urandom > ${root}/${dir}/.${base}.tmp && mv ${root}/${dir}/.${base}.tmp ${root}/${rel}'`;
+}
+
+/** Stores files (random content) on `node`; returns their relative paths. */
+export async function storeFiles(node: string, domain: string, rels: string[], bytes = 2048): Promise<string[]> {
+    const root = rootOf(domain);
+    for (let i = 0; i < rels.length; i += 25) {
+        await onHost(node, rels.slice(i, i + 25).map((r) => storeScript(root, r, bytes)).join(" && "));
+    }
+    return rels;
+}
+
+/** Which of `rels` exist on `node` (as regular files). */
+export async function present(node: string, domain: string, rels: string[]): Promise<string[]> {
+    if (rels.length === 0) return [];
+    const root = rootOf(domain);
+    const out = await onHost(node, `cd ${root} 2>/dev/null && for f in ${rels.join(" ")}; do [ -f "$f" ] && echo "$f"; done; true`);
+    return out.split("\n").filter(Boolean);
+}
+
+/** md5 of every file under the image root: relative path -> digest. */
+export async function inventory(node: string, domain: string): Promise<Map<string, string>> {
+    const out = await onHost(node, `cd ${rootOf(domain)} && find . -type f ! -name '.*' -exec md5sum {} + | sed 's# \\./# #' || true`);
+    const m = new Map<string, string>();
+    for (const line of out.split("\n").filter(Boolean)) {
+        const [sum, rel] = line.split(/\s+/);
+        m.set(rel, sum);
+    }
+    return m;
+}
+
+/** Polls until `check` returns true or `timeoutMs` passes; returns the elapsed milliseconds or -1. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, stepMs = 100): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+        if (await check()) return Date.now() - t0;
+        if (Date.now() - t0 > timeoutMs) return -1;
+        await new Promise((r) => setTimeout(r, stepMs));
+    }
+}
+
+/** A short unique tag for test files. */
+export function tag(what: string): string {
+    return `${what}-${createHash("md5").update(`${what}${Date.now()}${Math.random()}`).digest("hex").slice(0, 8)}`;
+}
+
+/**
+ * Bash run on the receiving node: polls every 20 ms until each of `rels`
+ * exists under `root`, printing "<rel> <epoch seconds>" as each appears
+ * (bash's $EPOCHREALTIME, no fork per check); gives up after `timeoutSec`.
+ */
+export function arrivalScript(root: string, rels: string[], timeoutSec: number): string {
+    return [
+        `cd ${root} || exit 1`,
+        `pending=(${rels.join(" ")})`,
+        `end=$(( \${EPOCHREALTIME%.*} + ${timeoutSec} ))`,
+        `while [ \${#pending[@]} -gt 0 ] && [ \${EPOCHREALTIME%.*} -lt $end ]; do`,
+        `  left=()`,
+        `  for f in "\${pending[@]}"; do if [ -f "$f" ]; then echo "$f $EPOCHREALTIME"; else left+=("$f"); fi; done`,
+        `  pending=("\${left[@]}")`,
+        `  sleep 0.02`,
+        `done`,
+    ].join("\n");
+}
+
+/**
+ * Bash run on the writing node: stores each of `rels` (`bytes` random bytes,
+ * as the web user, atomically), one every `intervalSec`, printing
+ * "<rel> <epoch seconds>" once each is in place.
+ */
+export function writerScript(root: string, rels: string[], bytes: number, intervalSec: number): string {
+    return [
+        `head -c ${bytes} /dev/urandom > /tmp/pairstore-payload && chmod 644 /tmp/pairstore-payload`,
+        `for f in ${rels.join(" ")}; do`,
+        `  d=$(dirname "$f"); b=$(basename "$f")`,
+        `  runuser -u ${WEB_USER} -- bash -c "mkdir -p ${root}/$d && cp /tmp/pairstore-payload ${root}/$d/.$b.tmp && mv ${root}/$d/.$b.tmp ${root}/$f"`,
+        `  echo "$f $EPOCHREALTIME"`,
+        `  sleep ${intervalSec}`,
+        `done`,
+    ].join("\n");
+}
+
+/** Parses "<rel> <epoch>" lines into rel -> epoch milliseconds. */
+export function stamps(out: string): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const line of out.split("\n")) {
+        const [rel, t] = line.trim().split(/\s+/);
+        if (rel && t) m.set(rel, Number(t) * 1000);
+    }
+    return m;
+}
