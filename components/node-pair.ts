@@ -15,6 +15,8 @@ export interface NodePairArgs {
     sshPrivateKey: pulumi.Input<string>;
     /** secure_link secret (a Pulumi secret). */
     secureLinkSecret: pulumi.Input<string>;
+    /** heartbeat's authkey (a Pulumi secret). */
+    heartbeatAuthKey: pulumi.Input<string>;
 }
 
 export class NodePair extends pulumi.ComponentResource {
@@ -22,10 +24,10 @@ export class NodePair extends pulumi.ComponentResource {
     public readonly nodes: [StorageNode, StorageNode];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, ...plain } = args;
         super("pairstore:index:NodePair", name, plain, opts);
         const [a, b] = args.pair.nodes;
-        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret };
+        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a }, { parent: this, dependsOn: [first.healthGate] });
         this.nodes = [first, second];

@@ -47,3 +47,12 @@ export function domainRootOf(dataRoot: string, domain: string): string {
 export function domainTmpOf(dataRoot: string, domain: string): string {
     return `${dataRoot}/${domain}/.nginx-tmp`;
 }
+
+/** heartbeat's configuration directory (ha.cf, haresources, authkeys, resource.d/). */
+export const HA_DIR = "/etc/ha.d";
+/** Debian's heartbeat unit. pairstore-failover.service starts and stops it; it is not enabled at boot. */
+export const HEARTBEAT_UNIT = "heartbeat.service";
+/** The service monitor: runs heartbeat only while nginx answers its health check. */
+export const FAILOVER_UNIT = "pairstore-failover.service";
+/** What the service monitor last decided (tmpfs: gone after a reboot). */
+export const FAILOVER_STATUS = "/run/pairstore/failover-status";

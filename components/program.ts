@@ -39,9 +39,10 @@ export function program() {
     const config = new pulumi.Config(NAMESPACE);
     const sshPrivateKey = config.requireSecret("sshPrivateKey");
     const secureLinkSecret = config.requireSecret("secureLinkSecret");
+    const heartbeatAuthKey = config.requireSecret("heartbeatAuthKey");
     const { pairs, ...settings } = spec;
     for (const pair of pairs) {
-        new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret });
+        new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey });
     }
     return {
         nodes: pairs.flatMap((p) => p.nodes.map((n) => ({

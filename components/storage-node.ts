@@ -19,6 +19,8 @@ export interface StorageNodeArgs {
     sshPrivateKey: pulumi.Input<string>;
     /** secure_link secret (a Pulumi secret). */
     secureLinkSecret: pulumi.Input<string>;
+    /** heartbeat's authkey (a Pulumi secret). */
+    heartbeatAuthKey: pulumi.Input<string>;
 }
 
 export class StorageNode extends pulumi.ComponentResource {
@@ -31,7 +33,7 @@ export class StorageNode extends pulumi.ComponentResource {
 
     /** `opts.dependsOn` holds back this node's first step (NodePair uses it to roll one node at a time). */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, ...plain } = args;
         super("pairstore:index:StorageNode", name, plain, opts);
         this.nodeName = args.node.name;
         const { node, settings } = args;
@@ -48,7 +50,7 @@ export class StorageNode extends pulumi.ComponentResource {
         let previous: pulumi.Input<pulumi.Resource>[] = [];
         if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);
         let last: command.remote.Command | undefined;
-        for (const step of nodeSteps(settings, node, args.peer, { secureLinkSecret })) {
+        for (const step of nodeSteps(settings, node, args.peer, { secureLinkSecret, heartbeatAuthKey })) {
             if (step.copy) {
                 // A file from the machine running the program (the nginx tarball); re-copied when its bytes change.
                 const copy = new command.remote.CopyToRemote(`${name}-${step.name}`, {

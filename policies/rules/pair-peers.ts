@@ -36,11 +36,33 @@ export const peerArgs: PeerReferenceSource = (node) => {
 };
 
 /**
- * Every source of peer references. Steps that configure replication, rsyncd
- * and heartbeat add theirs here, e.g.
+ * heartbeat's ha.cf (the `heartbeat-config` step's stdin): every `ucast IFACE
+ * ADDRESS` line sends heartbeats to ADDRESS, and every `node NAME` line other
+ * than the node's own name is the one other member heartbeat knows.
+ */
+export const heartbeatPeers: PeerReferenceSource = (node) => {
+    const text = stdinOf(node, "heartbeat-config");
+    if (text === undefined) return [];
+    const own = node.inputs?.node?.name ?? node.name;
+    const refs: PeerReference[] = [];
+    for (const raw of text.split("\n")) {
+        const line = raw.replace(/#.*/, "").trim();
+        const ucast = /^ucast\s+\S+\s+(\S+)$/.exec(line);
+        if (ucast) refs.push({ what: "heartbeat ucast in ha.cf", value: ucast[1] });
+        const member = /^node\s+(.+)$/.exec(line);
+        if (member) {
+            for (const name of member[1].split(/\s+/)) if (name !== own) refs.push({ what: "heartbeat node in ha.cf", value: name });
+        }
+    }
+    return refs;
+};
+
+/**
+ * Every source of peer references. Steps that configure replication and
+ * rsyncd add theirs here, e.g.
  *   (node) => lsyncdTargets(stdinOf(node, "lsyncd-config")).map((value) => ({ what: "lsyncd target", value }))
  */
-export const PEER_REFERENCES: PeerReferenceSource[] = [peerArgs];
+export const PEER_REFERENCES: PeerReferenceSource[] = [peerArgs, heartbeatPeers];
 
 /** The stdin text of one of a node's steps (for sources that parse config files). */
 export function stdinOf(node: NodeView, step: string): string | undefined {

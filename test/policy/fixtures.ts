@@ -37,10 +37,11 @@ export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: bo
             "pairstore:pairs": JSON.stringify(pairs),
             "pairstore:sshPrivateKey": PRIVATE_KEY,
             "pairstore:secureLinkSecret": "policy-test-secure-link-secret-0123456789",
+            "pairstore:heartbeatAuthKey": "policy-test-heartbeat-auth-key-0123456789",
             ...(overrides.allowUnpinned ? { "pairstore:allowUnpinnedHostKeys": "true" } : {}),
             ...(overrides.extra ?? {}),
         },
-        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret"],
+        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:heartbeatAuthKey"],
     };
 }
 

@@ -11,7 +11,7 @@ import { nodeSteps, type NodeSettings } from "../../components/roles";
 import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx-build";
 import { nginxSitesRole, renderNginxConf, renderSecureLinkConf, renderSite } from "../../components/roles/nginx-sites";
 import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/secure-link";
-import { baseConfig, baseFacts } from "./fixtures";
+import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
 const SECRET = "unit-test-secure-link-secret-0123456789";
 
@@ -33,7 +33,7 @@ function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
 
 const steps = (spec: ClusterSpec) => {
     const { pairs, ...settings } = spec;
-    return nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1], { secureLinkSecret: SECRET });
+    return nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1], { secureLinkSecret: SECRET, heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY });
 };
 
 describe("nginx config keys", () => {
