@@ -107,6 +107,7 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
     const dropIn = render("heartbeat/heartbeat.conf", {});
     const monitor = render("heartbeat/failover-monitor", {
         node: node.name,
+        peer: shq(peer.name),
         interval: hb.serviceCheck.interval,
         timeout: hb.serviceCheck.timeout,
         fail_after: hb.serviceCheck.failAfter,

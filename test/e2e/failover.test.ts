@@ -124,6 +124,27 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
         expect(await onHost(B, "systemctl is-active heartbeat.service")).toBe("active");
     }
 
+    it("a node whose nginx fails keeps its IPs while its peer is dead, and hands them over once the peer is back", async () => {
+        await stopHost(A, { hard: true });
+        await waitServedBy(PUBLIC[A], B, { timeoutMs: (deadtime + 2) * 1000 });
+        await onHost(B, "systemctl stop pairstore-nginx.service");
+        try {
+            await expect.poll(() => onHost(B, "cat /run/pairstore/failover-status"), { timeout: 15_000 })
+                .toMatch(/^alone: nginx fails its health check .*, but the peer node-1a is dead: keeping heartbeat and the IPs/);
+            expect(await onHost(B, "systemctl is-active heartbeat.service")).toBe("active");
+            expect(await holds(B, "eth1", PUBLIC[A])).toBe(true);
+            expect(await holds(B, "eth1", PUBLIC[B])).toBe(true);
+            // A boots (its nginx is fine): B's monitor now stops heartbeat, so A takes both IPs
+            await startHost(host(A));
+            await waitServedBy(PUBLIC[B], A, { timeoutMs: 90_000 });
+            expect(await servedBy(PUBLIC[A])).toBe(A);
+            await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
+        } finally {
+            await onHost(B, "systemctl start pairstore-nginx.service");
+        }
+        await allHome();
+    });
+
     it("a heartbeat config change restarts heartbeat one node of a pair at a time, and the health gate waits for the IPs", async () => {
         const stamps = async (node: string) => {
             const out = await onHost(node, "systemctl show heartbeat.service -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic");
