@@ -42,6 +42,50 @@ export interface NodeSpec {
     publicIp: PublicIpSpec;
     /** Address on the pair's internal network (replication, peer fallback, DAV). */
     internalAddress: string;
+    /** Extra addresses on the internal network this node owns through heartbeat (moved to the peer with its public IP). */
+    virtualIps: VirtualIpSpec[];
+}
+
+/** A virtual IP on the internal network (a plain IPaddr2 heartbeat resource on `heartbeat.interface`). */
+export interface VirtualIpSpec {
+    /** The address. */
+    address: string;
+    /** Prefix length of the internal network. */
+    prefix: number;
+}
+
+/** The node's service check: heartbeat runs only while nginx answers it. */
+export interface ServiceCheckSpec {
+    /** Seconds between two checks. */
+    interval: number;
+    /** Seconds a check may take (curl's -m). */
+    timeout: number;
+    /** Failed checks in a row that stop heartbeat (the peer takes the node's resources). */
+    failAfter: number;
+    /** Good checks in a row that start heartbeat again (the node takes its resources back). */
+    recoverAfter: number;
+}
+
+/** heartbeat (R1 mode, haresources): moves each node's IPs to its peer. */
+export interface HeartbeatSpec {
+    /** Seconds between heartbeats (`keepalive`). */
+    keepalive: number;
+    /** Seconds of silence after which the peer is declared dead and its resources taken (`deadtime`). */
+    deadtime: number;
+    /** Seconds of silence after which a late heartbeat is logged (`warntime`). */
+    warntime: number;
+    /** Seconds a starting node waits for its peer before it takes the peer's resources (`initdead`). */
+    initdead: number;
+    /** UDP port of the heartbeats (`udpport`). */
+    udpport: number;
+    /** Resources go back to their home node when it is back (`auto_failback on`). */
+    autoFailback: boolean;
+    /** Interface of the internal network: heartbeats go out there to the peer (`ucast`), virtual IPs live there. */
+    interface: string;
+    /** syslog facility of heartbeat's messages (`logfacility`). */
+    logFacility: string;
+    /** The service check that puts a node whose nginx fails out of the pair. */
+    serviceCheck: ServiceCheckSpec;
 }
 
 /** Two nodes that mirror each other. */
@@ -138,6 +182,8 @@ export interface ClusterSpec {
     shards: ShardSpec;
     /** Shard DNS records (`pairstore:dns`); undefined when the stack manages none. */
     dns?: DnsSpec;
+    /** heartbeat and the service check. */
+    heartbeat: HeartbeatSpec;
 }
 
 /** The seed's /etc/sysctl.conf, the defaults of `pairstore:sysctl`. */
@@ -221,6 +267,18 @@ export const DEFAULTS = {
     } as Omit<NginxSpec, "sourceFile">,
     uploaders: [] as string[],
     secureLinkPrefix: "/private/",
+    /** The reference deployment's ha.cf values; the service check is pairstore's own (seed 003 checked every 30 s with mon). */
+    heartbeat: {
+        keepalive: 2,
+        deadtime: 30,
+        warntime: 10,
+        initdead: 120,
+        udpport: 670,
+        autoFailback: true,
+        interface: "eth0",
+        logFacility: "local0",
+        serviceCheck: { interval: 5, timeout: 2, failAfter: 2, recoverAfter: 3 },
+    } as HeartbeatSpec,
 };
 
 /** The pinned sha256 of each nginx version pairstore knows (the default needs no sha256 key). */
@@ -251,12 +309,14 @@ export const KNOWN_KEYS = [
     "domains", "pairs", "dataRoot", "publicPort", "extraPackages", "sysctl", "nofile", "logs",
     "checkMode", "sshPrivateKey", "allowUnpinnedHostKeys", "nginx", "uploaders", "secureLinkSecret", "secureLinkPrefix",
     "shardDigits", "shards", "dns", "dnsTsigSecret", "replication", "rsyncSecret",
+    "heartbeat", "heartbeatAuthKey",
 ] as const;
 
 /** Keys that must be set with `--secret`, with how to set them. */
 const SECRET_KEYS: Record<string, string> = {
     sshPrivateKey: "< ~/.ssh/id_ed25519",
     secureLinkSecret: "\"$(openssl rand -hex 32)\"",
+    heartbeatAuthKey: "\"$(openssl rand -hex 32)\"",
 };
 
 /**
@@ -368,13 +428,15 @@ export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterS
     }
 
     const replication = parseReplication(raw.replication, key("replication"), rsyncAuth, bad);
+    const heartbeat = parseHeartbeat(raw.heartbeat, key("heartbeat"), bad);
+    checkVirtualIps(pairs, heartbeat, bad);
     const shards = parseShards(raw.shardDigits, raw.shards, pairs, bad);
     const dns = parseDns(raw.dns, domains, facts, allowUnpinned, bad);
 
     if (problems.length > 0) throw new ConfigError(problems);
     return {
         domains, pairs, dataRoot, publicPort, extraPackages, sysctl, nofile, logs, checkMode,
-        nginx, uploaders, secureLinkPrefix, replication, shards, dns,
+        nginx, uploaders, secureLinkPrefix, replication, heartbeat, shards, dns,
     };
 }
 
@@ -566,10 +628,22 @@ function parseNode(value: unknown, at: string, allowUnpinned: boolean, bad: (m: 
 
     const internalAddress = str(o.internalAddress, `${at}.internalAddress`, "", bad);
     if (parseIPv4(internalAddress) === undefined) bad(`${at}.internalAddress "${internalAddress}" is not an IPv4 address`);
-    unknownFields(o, ["name", "ssh", "publicIp", "internalAddress"], at, bad);
+    const virtualIps = list(o.virtualIps, `${at}.virtualIps`, bad).map((v, i) => {
+        const text = typeof v === "string" ? v.trim() : "";
+        const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
+        const vip = m ? parseIPv4(m[1]) : undefined;
+        const vprefix = m ? Number(m[2]) : -1;
+        if (vip === undefined || vprefix < 8 || vprefix > 30) {
+            bad(`${at}.virtualIps[${i}] ${JSON.stringify(v)} must be an address on the internal network with its prefix, like 10.0.0.125/24`);
+            return { address: text, prefix: 0 };
+        }
+        return { address: formatIPv4(vip), prefix: vprefix };
+    });
+    unknownFields(o, ["name", "ssh", "publicIp", "internalAddress", "virtualIps"], at, bad);
     return {
         name, ssh, internalAddress,
         publicIp: { address, prefix, interface: iface, broadcast, gateway },
+        virtualIps,
     };
 }
 
@@ -607,6 +681,85 @@ function checkUniqueness(pairs: PairSpec[], bad: (m: string) => void) {
             once("internal address", n.internalAddress, at);
         });
     });
+}
+
+/** heartbeat's timing, port, interface and the service check; every value is whole seconds or a count. */
+function parseHeartbeat(value: unknown, k: string, bad: (m: string) => void): HeartbeatSpec {
+    const o = value === undefined ? {} : obj(value, k, bad);
+    const d = DEFAULTS.heartbeat;
+    const hb: HeartbeatSpec = {
+        keepalive: int(o.keepalive, `${k}.keepalive`, d.keepalive, bad),
+        deadtime: int(o.deadtime, `${k}.deadtime`, d.deadtime, bad),
+        warntime: int(o.warntime, `${k}.warntime`, d.warntime, bad),
+        initdead: int(o.initdead, `${k}.initdead`, d.initdead, bad),
+        udpport: port(o.udpport, `${k}.udpport`, d.udpport, bad),
+        autoFailback: bool(o.autoFailback, `${k}.autoFailback`, d.autoFailback, bad),
+        interface: str(o.interface, `${k}.interface`, d.interface, bad),
+        logFacility: str(o.logFacility, `${k}.logFacility`, d.logFacility, bad),
+        serviceCheck: { ...d.serviceCheck },
+    };
+    if (hb.keepalive < 1 || hb.keepalive > 60) bad(`${k}.keepalive ${hb.keepalive} must be between 1 and 60 seconds, for example ${d.keepalive}`);
+    if (hb.warntime <= hb.keepalive) {
+        bad(`${k}.warntime ${hb.warntime} must be longer than ${k}.keepalive ${hb.keepalive} (a heartbeat is late only after it was due); for example ${hb.keepalive * 3}`);
+    }
+    if (hb.deadtime <= hb.warntime) {
+        bad(`${k}.deadtime ${hb.deadtime} must be longer than ${k}.warntime ${hb.warntime} (warn about late heartbeats before declaring the peer dead); ` +
+            `raise ${k}.deadtime or lower ${k}.warntime`);
+    }
+    if (hb.initdead < 2 * hb.deadtime) {
+        bad(`${k}.initdead ${hb.initdead} must be at least twice ${k}.deadtime (${2 * hb.deadtime}): a booting network needs that long ` +
+            `before a starting node may take its peer's resources; raise ${k}.initdead`);
+    }
+    if (!IFACE.test(hb.interface)) bad(`${k}.interface "${hb.interface}" is not an interface name like eth0 (the internal network's interface)`);
+    if (!/^(auth|authpriv|daemon|user|local[0-7])$/.test(hb.logFacility)) {
+        bad(`${k}.logFacility "${hb.logFacility}" must be a syslog facility: daemon, auth, authpriv, user or local0-local7`);
+    }
+    const sc = o.serviceCheck === undefined ? {} : obj(o.serviceCheck, `${k}.serviceCheck`, bad);
+    const at = `${k}.serviceCheck`;
+    hb.serviceCheck = {
+        interval: int(sc.interval, `${at}.interval`, d.serviceCheck.interval, bad),
+        timeout: int(sc.timeout, `${at}.timeout`, d.serviceCheck.timeout, bad),
+        failAfter: int(sc.failAfter, `${at}.failAfter`, d.serviceCheck.failAfter, bad),
+        recoverAfter: int(sc.recoverAfter, `${at}.recoverAfter`, d.serviceCheck.recoverAfter, bad),
+    };
+    const c = hb.serviceCheck;
+    if (c.interval < 1 || c.interval > 300) bad(`${at}.interval ${c.interval} must be between 1 and 300 seconds, for example ${d.serviceCheck.interval}`);
+    if (c.timeout < 1 || c.timeout > 60) bad(`${at}.timeout ${c.timeout} must be between 1 and 60 seconds, for example ${d.serviceCheck.timeout}`);
+    if (c.failAfter < 1 || c.failAfter > 100) bad(`${at}.failAfter ${c.failAfter} must be between 1 and 100 failed checks in a row`);
+    if (c.recoverAfter < 1 || c.recoverAfter > 100) bad(`${at}.recoverAfter ${c.recoverAfter} must be between 1 and 100 good checks in a row`);
+    unknownFields(sc, ["interval", "timeout", "failAfter", "recoverAfter"], at, bad);
+    unknownFields(o, ["keepalive", "deadtime", "warntime", "initdead", "udpport", "autoFailback", "interface", "logFacility", "serviceCheck"], k, bad);
+    return hb;
+}
+
+/** A virtual IP moves to the peer: it must lie on the internal network of both nodes and belong to nobody else. */
+function checkVirtualIps(pairs: PairSpec[], heartbeat: HeartbeatSpec, bad: (m: string) => void) {
+    const taken = new Map<string, string>();
+    pairs.forEach((p, i) => p.nodes.forEach((n, j) => {
+        const at = `${NAMESPACE}:pairs[${i}].nodes[${j}] (${n.name})`;
+        for (const a of [n.ssh.host, n.publicIp.address, n.internalAddress]) if (a && !taken.has(a)) taken.set(a, at);
+    }));
+    pairs.forEach((p, i) => p.nodes.forEach((n, j) => {
+        const at = `${NAMESPACE}:pairs[${i}].nodes[${j}].virtualIps`;
+        n.virtualIps.forEach((v, m) => {
+            const vip = parseIPv4(v.address);
+            if (vip === undefined || v.prefix === 0) return; // reported by parseNode
+            const owner = taken.get(v.address);
+            if (owner) {
+                bad(`${at}[${m}] ${v.address} is already used by ${owner}; give every virtual IP an address of its own`);
+                return;
+            }
+            taken.set(v.address, `${at}[${m}]`);
+            for (const x of p.nodes) {
+                const inner = parseIPv4(x.internalAddress);
+                if (inner !== undefined && !sameSubnet(vip, inner, v.prefix)) {
+                    bad(`${at}[${m}] ${v.address}/${v.prefix} is outside the internal network of ${x.name} (${x.internalAddress}); ` +
+                        `heartbeat brings it up on ${NAMESPACE}:heartbeat.interface ${heartbeat.interface} of either node, so pick an address in that subnet`);
+                    break;
+                }
+            }
+        });
+    }));
 }
 
 function checkPorts(domains: DomainSpec[], publicPort: number, bad: (m: string) => void) {

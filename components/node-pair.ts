@@ -25,6 +25,8 @@ export interface NodePairArgs {
     sshPrivateKey: pulumi.Input<string>;
     /** secure_link secret (a Pulumi secret). */
     secureLinkSecret: pulumi.Input<string>;
+    /** heartbeat's authkey (a Pulumi secret). */
+    heartbeatAuthKey: pulumi.Input<string>;
     /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
     rsyncSecret?: pulumi.Input<string>;
 }
@@ -36,10 +38,10 @@ export class NodePair extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, rsyncSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, ...plain } = args;
         super("pairstore:index:NodePair", name, plain, opts);
         const [a, b] = args.pair.nodes;
-        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret, rsyncSecret };
+        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a }, { parent: this, dependsOn: [first.healthGate] });
         let after: pulumi.Resource[] = [second.healthGate];

@@ -67,3 +67,11 @@ export const RSYNC_USER = "pairstore";
 export const LSYNCD_CONF = `${ETC_DIR}/lsyncd.conf.lua`;
 /** Marker file in a domain's image root: a node without it never replays deletes to its peer. */
 export const REPLICA_MARKER = ".pairstore-replica";
+/** heartbeat's configuration directory (ha.cf, haresources, authkeys, resource.d/). */
+export const HA_DIR = "/etc/ha.d";
+/** Debian's heartbeat unit. pairstore-failover.service starts and stops it; it is not enabled at boot. */
+export const HEARTBEAT_UNIT = "heartbeat.service";
+/** The service monitor: runs heartbeat only while nginx answers its health check. */
+export const FAILOVER_UNIT = "pairstore-failover.service";
+/** What the service monitor last decided (tmpfs: gone after a reboot). */
+export const FAILOVER_STATUS = "/run/pairstore/failover-status";

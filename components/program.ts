@@ -42,11 +42,12 @@ export function program() {
     const config = new pulumi.Config(NAMESPACE);
     const sshPrivateKey = config.requireSecret("sshPrivateKey");
     const secureLinkSecret = config.requireSecret("secureLinkSecret");
+    const heartbeatAuthKey = config.requireSecret("heartbeatAuthKey");
     const rsyncSecret = spec.replication.auth ? config.requireSecret("rsyncSecret") : undefined;
     const { pairs, shards, dns, ...settings } = spec;
     const nodePairs = new Map<string, NodePair>();
     for (const pair of pairs) {
-        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret, rsyncSecret }));
+        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret }));
     }
     const pinnedText = JSON.stringify(planToConfig(shards.plan));
     if (shards.added.length > 0 || !shards.pinned) {

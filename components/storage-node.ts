@@ -19,6 +19,8 @@ export interface StorageNodeArgs {
     sshPrivateKey: pulumi.Input<string>;
     /** secure_link secret (a Pulumi secret). */
     secureLinkSecret: pulumi.Input<string>;
+    /** heartbeat's authkey (a Pulumi secret). */
+    heartbeatAuthKey: pulumi.Input<string>;
     /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
     rsyncSecret?: pulumi.Input<string>;
 }
@@ -44,7 +46,7 @@ export class StorageNode extends pulumi.ComponentResource {
      * run when NodePair calls `runPhase`.
      */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, rsyncSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, ...plain } = args;
         super("pairstore:index:StorageNode", name, plain, opts);
         this.nodeName = args.node.name;
         this.resourceName = name;
@@ -63,6 +65,7 @@ export class StorageNode extends pulumi.ComponentResource {
         if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);
         const steps = nodeSteps(settings, node, args.peer, {
             secureLinkSecret,
+            heartbeatAuthKey,
             rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
         });
         this.pending = steps.filter((s) => (s.phase ?? "base") !== "base");

@@ -90,16 +90,29 @@ export function copyStep(name: string, copy: { localPath: string; remotePath: st
     return { name, script: "", copy, stdinDigest: copy.sha256 };
 }
 
-/** The health gate of a node: waits until its units are active, mounts in place and URLs answer 200. */
-export function healthStep(revision: string, units: string[], mounts: string[], urls: string[] = [], timeoutSeconds = 60, name = "health"): StepSpec {
+/** What the health gate waits for, besides units and mounts. */
+export interface HealthOptions {
+    /** URLs that must answer 200 (asked on the node). */
+    urls?: string[];
+    /** Addresses the node must hold, as `interface=address/prefix` (heartbeat's resources). */
+    addresses?: string[];
+    /** Seconds the gate waits before it fails. */
+    timeoutSeconds?: number;
+    /** Step name (a node has more than one gate: "health", "replication-health"). */
+    name?: string;
+}
+
+/** The health gate of a node: waits until its units are active, mounts in place, URLs answer 200 and addresses are up. */
+export function healthStep(revision: string, units: string[], mounts: string[], opts: HealthOptions = {}): StepSpec {
     return {
-        name,
+        name: opts.name ?? "health",
         script: render("steps/health.sh", {
             revision,
             units: shqList(units),
             mounts: shqList(mounts),
-            urls: shqList(urls),
-            timeout: timeoutSeconds,
+            urls: shqList(opts.urls ?? []),
+            addresses: shqList(opts.addresses ?? []),
+            timeout: opts.timeoutSeconds ?? 60,
         }),
     };
 }

@@ -1,7 +1,8 @@
 // The roles of a node in the order they run, as pure data.
 import type { ClusterSpec, NodeSpec } from "../config";
 import { healthStep, revisionOf, type StepSpec } from "../host/step";
-import { NGINX_UNIT } from "../paths";
+import { FAILOVER_UNIT, HEARTBEAT_UNIT, NGINX_UNIT } from "../paths";
+import { gateAddresses, heartbeatRole, heartbeatWaitSeconds, type HeartbeatSecrets } from "./heartbeat";
 import { kernelRole } from "./kernel";
 import { logDirs, logsRetireStep, logsRole } from "./logs";
 import { nginxBuildRole } from "./nginx-build";
@@ -13,7 +14,7 @@ import { REPLICATION_UNITS, replicationRole, type ReplicationSecrets } from "./r
 export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;
 
 /** Secrets a node's steps install (Pulumi secrets, passed beside the plain settings). */
-export type NodeSecrets = SitesSecrets & ReplicationSecrets;
+export type NodeSecrets = SitesSecrets & HeartbeatSecrets & ReplicationSecrets;
 
 /**
  * Every step of one node. The "base" phase ends with the node's health gate
@@ -30,10 +31,17 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
         ...nginxSitesRole(settings, node, peer, secrets),
         logsRetireStep(settings),
         ...replication.filter((s) => (s.phase ?? "base") === "base"),
+        ...heartbeatRole(settings, node, peer, secrets),
     ];
     const later = replication.filter((s) => (s.phase ?? "base") !== "base");
-    const gate = healthStep(revisionOf(base), ["pairstore-sysctl.service", "pairstore-logs.timer", NGINX_UNIT, "pairstore-rsyncd.service"],
-        logDirs(settings), nginxHealthUrls(settings));
-    const replicationGate = { ...healthStep(revisionOf(later), REPLICATION_UNITS, [], [], 60, "replication-health"), phase: "activate" as const };
+    // Healthy: its services run, and with heartbeat the node holds its own IPs again.
+    const gate = healthStep(revisionOf(base),
+        ["pairstore-sysctl.service", "pairstore-logs.timer", NGINX_UNIT, "pairstore-rsyncd.service", HEARTBEAT_UNIT, FAILOVER_UNIT],
+        logDirs(settings), {
+            urls: nginxHealthUrls(settings),
+            addresses: gateAddresses(node, settings.heartbeat),
+            timeoutSeconds: Math.max(60, heartbeatWaitSeconds(settings.heartbeat)),
+        });
+    const replicationGate = { ...healthStep(revisionOf(later), REPLICATION_UNITS, [], { name: "replication-health" }), phase: "activate" as const };
     return [...base, gate, ...later, replicationGate];
 }

@@ -4,6 +4,9 @@ import { render, shqList } from "../host/template";
 import type { StepSpec } from "../host/step";
 import { NGINX_BUILD_PACKAGES } from "./nginx-build";
 
+/** heartbeat (R1); it brings the OCF resource agents (IPaddr2) and iproute2 that IPaddr_gw uses. */
+export const HEARTBEAT_PACKAGES = ["heartbeat"];
+
 /** Packages the foundation roles use (sysctl, modprobe, mount tools, gzip). */
 export const BASE_PACKAGES = ["procps", "kmod", "util-linux", "gzip"];
 
@@ -12,7 +15,7 @@ export const REPLICATION_PACKAGES = ["rsync", "lsyncd"];
 
 /** The sorted package list of a node. */
 export function nodePackages(spec: Pick<ClusterSpec, "extraPackages">): string[] {
-    return [...new Set([...BASE_PACKAGES, ...NGINX_BUILD_PACKAGES, ...REPLICATION_PACKAGES, ...spec.extraPackages])].sort();
+    return [...new Set([...BASE_PACKAGES, ...NGINX_BUILD_PACKAGES, ...REPLICATION_PACKAGES, ...HEARTBEAT_PACKAGES, ...spec.extraPackages])].sort();
 }
 
 /** The packages step. */

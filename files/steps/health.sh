@@ -1,9 +1,11 @@
-# Health gate: the node is healthy when its units are active and its mounts
-# are in place. The peer's changing steps wait for this gate (rolling apply).
+# Health gate: the node is healthy when its units are active, its mounts are
+# in place, its URLs answer 200 and it holds its own addresses (heartbeat's
+# resources). The peer's changing steps wait for this gate (rolling apply).
 # Node revision (reruns the gate whenever the node changed): {{revision}}
 UNITS=({{units}})
 MOUNTS=({{mounts}})
 URLS=({{urls}})
+ADDRESSES=({{addresses}})
 deadline=$((SECONDS + {{timeout}}))
 while :; do
     bad=()
@@ -13,6 +15,9 @@ while :; do
         code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
         [ "$code" = 200 ] || bad+=("$url answers ${code:-nothing}")
     done
+    for a in "${ADDRESSES[@]}"; do
+        ip -o -4 addr show dev "${a%%=*}" 2>/dev/null | grep -qF " inet ${a#*=} " || bad+=("${a#*=} is not up on ${a%%=*}")
+    done
     [ ${#bad[@]} -eq 0 ] && break
     if [ "$CHECK" = 1 ]; then
         change "node is not healthy: ${bad[*]}" || true
@@ -21,4 +26,4 @@ while :; do
     [ "$SECONDS" -lt "$deadline" ] || fail "node is not healthy: ${bad[*]}"
     sleep 1
 done
-[ ${#bad[@]} -gt 0 ] || echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place, ${#URLS[@]} URLs answer"
+[ ${#bad[@]} -gt 0 ] || echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place, ${#URLS[@]} URLs answer, ${#ADDRESSES[@]} addresses held"

@@ -62,8 +62,31 @@ export const rsyncdAllowRefs: PeerReferenceSource = (node) =>
 export const replicatePeerRefs: PeerReferenceSource = (node) =>
     replicatePeer(stdinOf(node, "replicate-script")).map((value) => ({ what: "catch-up/refill peer", value }));
 
-/** Every source of peer references. Heartbeat adds its ucast peer here when it lands. */
-export const PEER_REFERENCES: PeerReferenceSource[] = [peerArgs, lsyncdTargetRefs, rsyncdAllowRefs, replicatePeerRefs];
+
+/**
+ * heartbeat's ha.cf (the `heartbeat-config` step's stdin): every `ucast IFACE
+ * ADDRESS` line sends heartbeats to ADDRESS, and every `node NAME` line other
+ * than the node's own name is the one other member heartbeat knows.
+ */
+export const heartbeatPeers: PeerReferenceSource = (node) => {
+    const text = stdinOf(node, "heartbeat-config");
+    if (text === undefined) return [];
+    const own = node.inputs?.node?.name ?? node.name;
+    const refs: PeerReference[] = [];
+    for (const raw of text.split("\n")) {
+        const line = raw.replace(/#.*/, "").trim();
+        const ucast = /^ucast\s+\S+\s+(\S+)$/.exec(line);
+        if (ucast) refs.push({ what: "heartbeat ucast in ha.cf", value: ucast[1] });
+        const member = /^node\s+(.+)$/.exec(line);
+        if (member) {
+            for (const name of member[1].split(/\s+/)) if (name !== own) refs.push({ what: "heartbeat node in ha.cf", value: name });
+        }
+    }
+    return refs;
+};
+
+/** Every source of peer references: component args, replication and heartbeat configs. */
+export const PEER_REFERENCES: PeerReferenceSource[] = [peerArgs, lsyncdTargetRefs, rsyncdAllowRefs, replicatePeerRefs, heartbeatPeers];
 
 /** The stdin text of one of a node's steps (for sources that parse config files). */
 export function stdinOf(node: NodeView, step: string): string | undefined {

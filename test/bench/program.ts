@@ -55,7 +55,7 @@ async function child(pairs: number) {
         },
         call: (args: any) => args.inputs,
     }, "pairstore", "bench", false);
-    pulumi.runtime.setAllConfig(pulumiConfigMap(clusterConfig(pairs)), ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret"]);
+    pulumi.runtime.setAllConfig(pulumiConfigMap(clusterConfig(pairs)), ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:heartbeatAuthKey"]);
     const { program } = await import("../../components/program");
 
     // The program's pure part alone: validation, roles and rendered commands (no SDK).
@@ -67,7 +67,7 @@ async function child(pairs: number) {
     let rendered = 0;
     for (const p of pairSpecs) {
         for (const [i, n] of p.nodes.entries()) {
-            for (const st of nodeSteps(settings, n, p.nodes[1 - i], { secureLinkSecret: "bench-secure-link-secret-0123456789" })) rendered += stepCommand(st.name, st.script, { user: n.ssh.user, check: false }).length;
+            for (const st of nodeSteps(settings, n, p.nodes[1 - i], { secureLinkSecret: "bench-secure-link-secret-0123456789", heartbeatAuthKey: "bench-heartbeat-auth-key-0123456789" })) rendered += stepCommand(st.name, st.script, { user: n.ssh.user, check: false }).length;
         }
     }
     const renderMs = performance.now() - renderStart;

@@ -101,6 +101,10 @@ describeLab("foundation on the lab hosts", () => {
         expect(await onHost(node, "systemctl is-active pairstore-sysctl.service pairstore-logs.timer")).toBe("active\nactive");
         for (const dir of LOG_DIRS) expect(await onHost(node, `findmnt -n -o FSTYPE --mountpoint ${dir}`)).toBe("tmpfs");
         expect(await onHost(node, "ulimit -Hn")).toBe(String(LAB_NOFILE));
+        // heartbeat is started by the service monitor once nginx answers, and the node takes its public IP back
+        const publicIp = labHosts().find((h) => h.name === node)!.publicIp!;
+        await expect.poll(() => onHost(node, "ip -o -4 addr show dev eth1"), { timeout: 60_000, interval: 500 }).toContain(` inet ${publicIp}/`);
+        expect(await onHost(node, "systemctl is-active pairstore-failover.service heartbeat.service")).toBe("active\nactive");
     });
 
     it("reports drift in check mode without changing it, and the next apply puts it back", async () => {

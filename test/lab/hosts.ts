@@ -898,7 +898,10 @@ export async function stopHost(name: string, opts: { hard?: boolean } = {}): Pro
     if (nspawnPid !== undefined) {
       // nspawn turns SIGTERM into SIGRTMIN+3 for the guest's systemd: an orderly poweroff.
       process.kill(nspawnPid, "SIGTERM");
-      if (await waitGone([wrapper, nspawnPid], 30_000)) return;
+      if (await waitGone([wrapper, nspawnPid], 30_000)) {
+        await unplugHost(name);
+        return;
+      }
       log(`warning: ${name} did not power off within 30 s; killing it`);
     }
   }
@@ -917,6 +920,32 @@ export async function stopHost(name: string, opts: { hard?: boolean } = {}): Pro
   }
   if (!(await waitGone(order, 10_000))) {
     throw new Error(`lab: could not kill ${name} (pids ${order.filter(alive).join(" ")} still alive)`);
+  }
+  await unplugHost(name);
+}
+
+/**
+ * A powered-off machine's NICs are down and hold no addresses. The host's
+ * network namespace outlives its processes, so without this a "dead" host
+ * would keep answering ARP for the addresses heartbeat had brought up on it
+ * and fight the peer that took them over. startHost brings the links up again.
+ */
+async function unplugHost(name: string): Promise<void> {
+  const ns = netnsName(name);
+  if (!exists(`/run/netns/${ns}`)) return;
+  for (const dev of ["eth0", "eth1"]) {
+    if (!linkExists(dev, ns)) continue;
+    await run("ip", ["-n", ns, "link", "set", dev, "down"], { allowFail: true });
+  }
+  // eth1 (public) never has an address of its own: only heartbeat's, gone with the power.
+  if (linkExists("eth1", ns)) await run("ip", ["-n", ns, "-4", "addr", "flush", "dev", "eth1"], { allowFail: true });
+  // eth0 keeps the lab's management address (set from outside, the primary one); heartbeat's virtual IPs on it go.
+  if (linkExists("eth0", ns)) {
+    const r = await run("ip", ["-n", ns, "-4", "-o", "addr", "show", "dev", "eth0"], { allowFail: true });
+    for (const line of r.stdout.split("\n")) {
+      const m = / inet (\d+\.\d+\.\d+\.\d+\/\d+) .*\bsecondary\b/.exec(line);
+      if (m) await run("ip", ["-n", ns, "addr", "del", m[1], "dev", "eth0"], { allowFail: true });
+    }
   }
 }
 

@@ -37,6 +37,7 @@ export async function labHostsUp(): Promise<void> {
     const stack = labConfig(keys, {
         privateKey: readFileSync(key.privateKeyPath, "utf8"),
         secureLinkSecret: labSecureLinkSecret(),
+        heartbeatAuthKey: labHeartbeatAuthKey(),
         nginxSourceFile: ensureNginxSource(),
         tsigSecret,
     });
@@ -46,6 +47,13 @@ export async function labHostsUp(): Promise<void> {
 /** The lab's secure_link secret (made once, kept in the lab dir with mode 0600). */
 export function labSecureLinkSecret(): string {
     const file = path.join(LAB_DIR, "secure-link-secret");
+    if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+    return readFileSync(file, "utf8").trim();
+}
+
+/** The lab's heartbeat authkey (made once, kept in the lab dir with mode 0600). */
+export function labHeartbeatAuthKey(): string {
+    const file = path.join(LAB_DIR, "heartbeat-authkey");
     if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
     return readFileSync(file, "utf8").trim();
 }

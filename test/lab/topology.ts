@@ -1,7 +1,7 @@
 // The lab cluster: two pairs of real Debian hosts on this machine, and the
 // stack config that describes them to pairstore.
 import { nodePackages } from "../../components/roles/packages";
-import { MGMT_GATEWAY, MGMT_NET, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
+import { MGMT_GATEWAY, MGMT_NET, MGMT_PREFIX, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
 
 /** The lab's stack name. */
 export const LAB_STACK = "lab";
@@ -29,6 +29,21 @@ export const LAB_CACHE_PACKAGES = [...new Set([
     "nginx",
 ])].sort();
 
+/**
+ * Lab heartbeat timing: failover within seconds (keepalive 1 / deadtime 5, as
+ * measured in DESIGN.md), initdead at its minimum of twice deadtime, and a
+ * service check every second (two failures of 2 s each stop heartbeat, two good checks start it).
+ */
+export const LAB_HEARTBEAT = {
+    keepalive: 1, warntime: 3, deadtime: 5, initdead: 10,
+    serviceCheck: { interval: 1, timeout: 2, failAfter: 2, recoverAfter: 2 },
+};
+
+/** A node's virtual IP on the internal network: its octet + 20 (node-1a 11 -> .31). */
+export function labVirtualIp(octet: number): string {
+    return `${MGMT_NET}.${octet + 20}`;
+}
+
 /** The controller's address on the lab network: allowed to upload (pairstore:uploaders), like an application server. */
 export const LAB_CONTROLLER_IP = MGMT_GATEWAY;
 
@@ -43,6 +58,8 @@ export interface LabSecrets {
     privateKey: string;
     /** secure_link secret of the lab. */
     secureLinkSecret: string;
+    /** heartbeat's authkey of the lab. */
+    heartbeatAuthKey: string;
     /** Debian's nginx orig tarball (the upstream bytes), pushed to the hosts. */
     nginxSourceFile: string;
     /** Base64 secret of the TSIG key the lab's BIND accepts updates with. */
@@ -95,6 +112,7 @@ export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets,
                     address: `${PUBLIC_NET}.${n.octet}`, prefix: PUBLIC_PREFIX, interface: "eth1", gateway: PUBLIC_GATEWAY,
                 },
                 internalAddress: `${MGMT_NET}.${n.octet}`,
+                virtualIps: [`${labVirtualIp(n.octet)}/${MGMT_PREFIX}`],
             })),
         })),
         nofile: LAB_NOFILE,
@@ -103,13 +121,15 @@ export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets,
         nginx: { sourceFile: secrets.nginxSourceFile },
         uploaders: [`${LAB_CONTROLLER_IP}/32`],
         dns: labDnsConfig(hostKeys[LAB_DNS.name]),
+        heartbeat: LAB_HEARTBEAT,
         ...overrides,
     };
     const config: Record<string, string> = {
         "pairstore:sshPrivateKey": secrets.privateKey,
         "pairstore:secureLinkSecret": secrets.secureLinkSecret,
         "pairstore:dnsTsigSecret": secrets.tsigSecret,
+        "pairstore:heartbeatAuthKey": secrets.heartbeatAuthKey,
     };
     for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    return { config, secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:dnsTsigSecret"] };
+    return { config, secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:dnsTsigSecret", "pairstore:heartbeatAuthKey"] };
 }

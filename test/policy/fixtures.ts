@@ -43,11 +43,12 @@ export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: bo
             "pairstore:pairs": JSON.stringify(pairs),
             "pairstore:sshPrivateKey": PRIVATE_KEY,
             "pairstore:secureLinkSecret": "policy-test-secure-link-secret-0123456789",
+            "pairstore:heartbeatAuthKey": "policy-test-heartbeat-auth-key-0123456789",
             ...(overrides.allowUnpinned ? { "pairstore:allowUnpinnedHostKeys": "true" } : {}),
             ...(overrides.dns ? { "pairstore:dns": JSON.stringify(DNS_CONFIG), "pairstore:dnsTsigSecret": TSIG_SECRET } : {}),
             ...(overrides.extra ?? {}),
         },
-        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", ...(overrides.dns ? ["pairstore:dnsTsigSecret"] : [])],
+        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:heartbeatAuthKey", ...(overrides.dns ? ["pairstore:dnsTsigSecret"] : [])],
     };
 }
 

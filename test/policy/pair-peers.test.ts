@@ -60,28 +60,46 @@ describe("pair-peers", () => {
         expect(await run(rs)).toEqual([expect.stringMatching(/^node a1 of pair p1: its StorageNode args are not visible/)]);
     });
 
-    it("takes further peer references from step content (how replication/heartbeat rules plug in)", async () => {
-        // A stand-in for a later heartbeat step: `ucast eth1 <peer>` lines in ha.cf.
-        const heartbeat: PeerReferenceSource = (node) =>
-            [...(stdinOf(node, "heartbeat-config") ?? "").matchAll(/^ucast \S+ (\S+)$/gm)].map((m) => ({ what: "heartbeat ucast", value: m[1] }));
-        PEER_REFERENCES.push(heartbeat);
+    it("checks heartbeat's peer in ha.cf: the ucast address and the other node name", async () => {
+        const rs = clone(stack);
+        const haCf = (node: string) => find(rs, COMMAND, `${node}-heartbeat-config`);
+        // the real program's ha.cf passes: each node sends to its peer's internal address
+        expect(haCf("a1").inputs.stdin).toMatch(/^ucast eth0 10\.1\.0\.12$/m);
+        expect(haCf("b1").inputs.stdin).toMatch(/^ucast eth0 10\.1\.0\.11$/m);
+        // d1 sends its heartbeats to b1 (another pair) and lists a stray node
+        const d1 = haCf("d1");
+        d1.inputs.stdin = d1.inputs.stdin.replace(/^ucast eth0 \S+$/m, "ucast eth0 10.1.0.12").replace(/^node c1$/m, "node c1\nnode x9");
+        d1.outputs = { ...d1.outputs, stdin: d1.inputs.stdin };
+        expect(await run(rs)).toEqual([
+            "node d1 of pair p2 points at 10.1.0.12 as its peer (heartbeat ucast in ha.cf), which is node b1 of pair p1; " +
+            "its peer is node c1 (public IP 203.0.113.21, internal 10.1.0.21).",
+            "node d1 of pair p2 points at x9 as its peer (heartbeat node in ha.cf), which is no node of this stack; " +
+            "its peer is node c1 (public IP 203.0.113.21, internal 10.1.0.21).",
+        ]);
+    });
+
+    it("takes further peer references from step content (how replication rules plug in)", async () => {
+        // A stand-in for a later lsyncd step: `target <peer>` lines in its config.
+        const lsyncd: PeerReferenceSource = (node) =>
+            [...(stdinOf(node, "lsyncd-config") ?? "").matchAll(/^target (\S+)$/gm)].map((m) => ({ what: "lsyncd target", value: m[1] }));
+        PEER_REFERENCES.push(lsyncd);
         try {
             const rs = clone(stack);
             const step = (node: string, peerIp: string): Registered => {
                 const base = clone([find(rs, COMMAND, `${node}-limits`)])[0];
-                base.name = `${node}-heartbeat-config`;
+                base.name = `${node}-lsyncd-config`;
                 base.urn = base.urn.replace(/::[^:]+$/, `::${base.name}`);
-                base.inputs.stdin = `ucast eth1 ${peerIp}\n`;
+                base.inputs.stdin = `target ${peerIp}\n`;
                 base.outputs = { ...base.inputs };
                 return base;
             };
             rs.push(step("a1", "10.1.0.12"), step("b1", "10.1.0.11"), step("c1", "10.1.0.22"), step("d1", "10.1.0.12"));
             expect(await run(rs)).toEqual([
-                "node d1 of pair p2 points at 10.1.0.12 as its peer (heartbeat ucast), which is node b1 of pair p1; " +
+                "node d1 of pair p2 points at 10.1.0.12 as its peer (lsyncd target), which is node b1 of pair p1; " +
                 "its peer is node c1 (public IP 203.0.113.21, internal 10.1.0.21).",
             ]);
         } finally {
-            PEER_REFERENCES.splice(PEER_REFERENCES.indexOf(heartbeat), 1);
+            PEER_REFERENCES.splice(PEER_REFERENCES.indexOf(lsyncd), 1);
         }
     });
 

@@ -94,6 +94,16 @@ describe("secrets-stay-secret", () => {
         ]);
     });
 
+    it("checks the program's heartbeat-authkeys steps: secret stdin, nothing logged, and fails one that logs", async () => {
+        const rs = clone(stack);
+        const step = find(rs, COMMAND, "c1-heartbeat-authkeys");
+        expect(step.inputs.logging).toBe("none");
+        step.inputs.logging = "stdoutAndStderr";
+        expect(await run(rs)).toEqual([
+            'step "heartbeat-authkeys" of node c1 (c1-heartbeat-authkeys) carries a secret but logs its output (logging "stdoutAndStderr"); set logging "none".',
+        ]);
+    });
+
     it("accepts a secret stdin that is unknown during preview", async () => {
         const rs = clone(stack);
         const step = find(rs, COMMAND, "d1-limits");

@@ -7,18 +7,8 @@ import { parse as parseYaml } from "yaml";
 import {
     ConfigError, DEFAULTS, DEFAULT_SYSCTL, parseClusterConfig, type ConfigFacts, type RawConfig,
 } from "../../components/config";
-import { baseConfig, baseFacts } from "./fixtures";
+import { baseConfig, baseFacts, problemsOf } from "./fixtures";
 
-/** Parses and returns the problems (an empty list when the config is valid). */
-function problemsOf(raw: RawConfig, facts: ConfigFacts = baseFacts(raw)): string[] {
-    try {
-        parseClusterConfig(raw, facts);
-        return [];
-    } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        return e.problems;
-    }
-}
 
 // Shorthands into the mutable raw config.
 type Any = any;

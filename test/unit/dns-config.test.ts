@@ -2,10 +2,10 @@
 // pairstore:shards, pairstore:dns, pairstore:dnsTsigSecret. Every bad input
 // names its key and the fix.
 import { describe, expect, test } from "vitest";
-import { ConfigError, parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
+import { parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
 import { DNS_DEFAULTS } from "../../components/dns-config";
 import { movedShards } from "../../components/shards";
-import { baseConfig, baseFacts, clusterConfig } from "./fixtures";
+import { baseConfig, baseFacts, clusterConfig, problemsOf } from "./fixtures";
 
 const BIND_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyDns1AAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
@@ -27,15 +27,8 @@ function dnsFacts(raw: RawConfig): ConfigFacts {
     return { presentKeys: [...f.presentKeys, "dnsTsigSecret"], secretKeys: [...f.secretKeys, "dnsTsigSecret"] };
 }
 
-function problemsOf(raw: RawConfig, facts: ConfigFacts = dnsFacts(raw)): string[] {
-    try {
-        parseClusterConfig(raw, facts);
-        return [];
-    } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        return e.problems;
-    }
-}
+/** problemsOf with this file's facts (the TSIG secret set). */
+const dnsProblems = (raw: RawConfig, facts: ConfigFacts = dnsFacts(raw)) => problemsOf(raw, facts);
 
 type Any = any;
 interface Row {
@@ -87,14 +80,14 @@ const rows: Row[] = [
 
 describe("DNS and shard plan config: bad input names the key and the fix", () => {
     test("the DNS fixture is valid", () => {
-        expect(problemsOf(dnsConfig())).toEqual([]);
+        expect(dnsProblems(dnsConfig())).toEqual([]);
     });
 
     test.each(rows)("$what", ({ mutate, key, fix }) => {
         const raw = dnsConfig();
         const facts = dnsFacts(raw);
         mutate(raw, facts);
-        const problems = problemsOf(raw, facts);
+        const problems = dnsProblems(raw, facts);
         const hit = problems.find((p) => p.includes(key));
         expect(hit, `no problem contains ${JSON.stringify(key)}; got:\n${problems.join("\n")}`).toBeDefined();
         for (const f of fix) expect(hit).toContain(f);
@@ -121,7 +114,7 @@ describe("a valid DNS config", () => {
         expect(spec.dns!.domains.every((d) => d.backend === "bind")).toBe(true);
         expect(spec.dns!.rfc2136!.server).toBe("10.77.0.20");
         (raw.dns as Any).rfc2136.algorithm = "md5";
-        expect(problemsOf(raw)).toEqual([expect.stringContaining('pairstore:dns.rfc2136.algorithm "md5" is not a TSIG algorithm')]);
+        expect(dnsProblems(raw)).toEqual([expect.stringContaining('pairstore:dns.rfc2136.algorithm "md5" is not a TSIG algorithm')]);
     });
 
     test("without pairstore:dns there is no DNS, and the plan alternates the two pairs", () => {

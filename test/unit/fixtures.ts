@@ -1,5 +1,5 @@
 // A valid stack config that the unit tests mutate, one change per case.
-import type { ConfigFacts, RawConfig } from "../../components/config";
+import { ConfigError, parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
 
 /** Pinned host keys of the fixture nodes (well-formed, not real). */
 export const HOST_KEYS = {
@@ -12,8 +12,11 @@ export const HOST_KEYS = {
 /** A fake secure_link secret: only its secrecy is tested here. */
 export const FAKE_SECURE_LINK_SECRET = "unit-test-secure-link-secret-0123456789";
 
+/** A fake heartbeat authkey: only its secrecy is tested here. */
+export const FAKE_HEARTBEAT_AUTH_KEY = "unit-test-heartbeat-auth-key-0123456789";
+
 /** The stack's secret config keys, as the CLI marks them. */
-export const SECRET_KEYS = ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret"];
+export const SECRET_KEYS = ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:heartbeatAuthKey"];
 
 /** A fake private key: only its secrecy is tested, never its use. */
 export const FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS1rZXktZm9yLXBhaXJzdG9yZS11bml0LXRlc3Rz\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -43,7 +46,10 @@ export function baseConfig(): RawConfig {
 
 /** Facts of a config whose private key is set as a secret. */
 export function baseFacts(raw: RawConfig): ConfigFacts {
-    return { presentKeys: [...Object.keys(raw), "sshPrivateKey", "secureLinkSecret"], secretKeys: ["sshPrivateKey", "secureLinkSecret"] };
+    return {
+        presentKeys: [...Object.keys(raw), "sshPrivateKey", "secureLinkSecret", "heartbeatAuthKey"],
+        secretKeys: ["sshPrivateKey", "secureLinkSecret", "heartbeatAuthKey"],
+    };
 }
 
 /** A cluster config of `pairs` pairs (for the program test and the benchmark). */
@@ -59,7 +65,22 @@ export function clusterConfig(pairs: number): RawConfig {
 
 /** The config map the Pulumi CLI hands the program (`pairstore:key` -> text, objects as JSON). */
 export function pulumiConfigMap(raw: RawConfig, privateKey = FAKE_PRIVATE_KEY): Record<string, string> {
-    const out: Record<string, string> = { "pairstore:sshPrivateKey": privateKey, "pairstore:secureLinkSecret": FAKE_SECURE_LINK_SECRET };
+    const out: Record<string, string> = {
+        "pairstore:sshPrivateKey": privateKey,
+        "pairstore:secureLinkSecret": FAKE_SECURE_LINK_SECRET,
+        "pairstore:heartbeatAuthKey": FAKE_HEARTBEAT_AUTH_KEY,
+    };
     for (const [k, v] of Object.entries(raw)) out[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     return out;
+}
+
+/** Parses a config and returns its problems (an empty list when it is valid). */
+export function problemsOf(raw: RawConfig, facts: ConfigFacts = baseFacts(raw)): string[] {
+    try {
+        parseClusterConfig(raw, facts);
+        return [];
+    } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        return e.problems;
+    }
 }

@@ -6,24 +6,15 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
+import { DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx-build";
 import { nginxSitesRole, renderNginxConf, renderSecureLinkConf, renderSite } from "../../components/roles/nginx-sites";
 import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/secure-link";
-import { baseConfig, baseFacts } from "./fixtures";
+import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY, problemsOf } from "./fixtures";
 
 const SECRET = "unit-test-secure-link-secret-0123456789";
 
-function problemsOf(raw: RawConfig, facts: ConfigFacts = baseFacts(raw)): string[] {
-    try {
-        parseClusterConfig(raw, facts);
-        return [];
-    } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        return e.problems;
-    }
-}
 
 function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
     const raw = baseConfig();
@@ -33,7 +24,7 @@ function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
 
 const steps = (spec: ClusterSpec) => {
     const { pairs, ...settings } = spec;
-    return nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1], { secureLinkSecret: SECRET });
+    return nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1], { secureLinkSecret: SECRET, heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY });
 };
 
 describe("nginx config keys", () => {

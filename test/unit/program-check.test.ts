@@ -13,7 +13,7 @@ test("checkMode: true renders every create/update with CHECK=1, through sudo for
     await pulumi.runtime.runInPulumiStack(async () => program());
     await settle();
     const commands = records.filter((r) => r.type === "command:remote:Command");
-    expect(commands.length).toBe(2 * 41);
+    expect(commands.length).toBe(2 * 51);
     for (const c of commands) {
         expect(c.inputs.create, c.name).toMatch(/^sudo -n bash -c '/);
         expect(c.inputs.create).toMatch(/^CHECK=1$/m);

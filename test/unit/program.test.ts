@@ -66,7 +66,7 @@ describe("program() under mocks", () => {
         }
         const names = commands().map((c) => c.name);
         expect(new Set(names).size).toBe(names.length);
-        expect(names.length).toBe(NODES.length * 41);
+        expect(names.length).toBe(NODES.length * 51);
     });
 
     test("the connection pins the host key and carries host, port and user", () => {
@@ -99,8 +99,8 @@ describe("program() under mocks", () => {
             expect(c.inputs.update, c.name).toBe(c.inputs.create);
             expect(c.inputs.create).toMatch(/^bash -c '# pairstore converge-step prelude/);
             expect(c.inputs.create).toMatch(/^CHECK=0$/m);
-            // only the step carrying the secure_link secret logs nothing
-            expect(c.inputs.logging, c.name).toBe(c.name.endsWith("-nginx-secure-link-secret") ? "none" : "stdoutAndStderr");
+            // only the steps carrying the secure_link secret and heartbeat's authkey log nothing
+            expect(c.inputs.logging, c.name).toBe(/-(nginx-secure-link-secret|heartbeat-authkeys)$/.test(c.name) ? "none" : "stdoutAndStderr");
             expect(c.inputs.triggers).toBeUndefined();
         }
         expect(cmd("node-1a-sysctl").inputs.delete).toContain("rm -f /etc/sysctl.d/60-pairstore.conf");

@@ -11,7 +11,7 @@ import { nodeSteps, type NodeSettings } from "../../components/roles";
 import { kernelRole, renderSysctlConf, sysctlModules } from "../../components/roles/kernel";
 import { logDirs, logsRole } from "../../components/roles/logs";
 import { nodePackages, packagesRole } from "../../components/roles/packages";
-import { baseConfig, baseFacts } from "./fixtures";
+import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
     const raw = baseConfig();
@@ -22,7 +22,7 @@ function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
 function stepsOf(spec: ClusterSpec, pairIndex = 0, nodeIndex = 0): StepSpec[] {
     const { pairs, ...settings } = spec;
     const pair = pairs[pairIndex];
-    return nodeSteps(settings as NodeSettings, pair.nodes[nodeIndex], pair.nodes[1 - nodeIndex], { secureLinkSecret: "unit-test-secure-link-secret-0123456789" });
+    return nodeSteps(settings as NodeSettings, pair.nodes[nodeIndex], pair.nodes[1 - nodeIndex], { secureLinkSecret: "unit-test-secure-link-secret-0123456789", heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY });
 }
 
 const byName = (steps: StepSpec[], name: string): StepSpec => {
@@ -143,10 +143,10 @@ describe("packages role", () => {
     test("base packages plus extras, sorted, once each", () => {
         // the foundation's tools, what the nginx build needs (compiler, PCRE2, zlib, curl) and replication (rsync, lsyncd)
         expect(nodePackages({ extraPackages: ["rsync", "gzip"] })).toEqual([
-            "build-essential", "ca-certificates", "curl", "gzip", "kmod", "libpcre2-dev", "lsyncd", "procps", "rsync", "util-linux", "zlib1g-dev",
+            "build-essential", "ca-certificates", "curl", "gzip", "heartbeat", "kmod", "libpcre2-dev", "lsyncd", "procps", "rsync", "util-linux", "zlib1g-dev",
         ]);
         expect(packagesRole({ extraPackages: ["rsync"] })[0].script).toContain(
-            "WANT=(build-essential ca-certificates curl gzip kmod libpcre2-dev lsyncd procps rsync util-linux zlib1g-dev)");
+            "WANT=(build-essential ca-certificates curl gzip heartbeat kmod libpcre2-dev lsyncd procps rsync util-linux zlib1g-dev)");
     });
 });
 
@@ -167,10 +167,12 @@ describe("rendered steps", () => {
             "replication-dirs", "rsyncd-check-script", "lsyncd-check-script", "rsyncd-config", "rsyncd-unit", "rsyncd-service",
             "replicate-script", "lsyncd-rsync-script", "lsyncd-config", "lsyncd-unit", "catchup-service-unit", "catchup-timer-unit",
             "replication-inotify",
+            "hostname", "heartbeat-ipaddr-gw", "heartbeat-config", "heartbeat-resources", "heartbeat-authkeys", "heartbeat-unit",
+            "heartbeat-service", "failover-monitor-script", "failover-monitor-unit", "failover-monitor",
             "health",
             "replication-merge", "lsyncd-service", "catchup-timer", "replication-health",
         ]);
-        expect(steps.map((s) => s.phase ?? "base")).toEqual([...Array(37).fill("base"), "merge", "activate", "activate", "activate"]);
+        expect(steps.map((s) => s.phase ?? "base")).toEqual([...Array(47).fill("base"), "merge", "activate", "activate", "activate"]);
     });
 
     test.each(cases)("$step ($which) passes bash -n as root and through sudo, in both modes", ({ step, body }) => {
@@ -306,9 +308,10 @@ describe("the health gate", () => {
         for (const [what, change] of variants) expect(gateOf(specOf(change)), what).not.toBe(base);
     });
 
-    test("it waits for the units and the log mounts", () => {
+    test("it waits for the units, the log mounts and the node's own heartbeat addresses", () => {
         const gate = gateOf(specOf());
-        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer pairstore-nginx.service pairstore-rsyncd.service)");
+        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer pairstore-nginx.service pairstore-rsyncd.service heartbeat.service pairstore-failover.service)");
+        expect(gate).toContain("ADDRESSES=(eth1=198.51.100.11/24)");
         expect(gate).toContain("URLS=(http://127.0.0.1:8081/.pairstore/health http://127.0.0.1:8082/.pairstore/health)");
         expect(gate).toContain("MOUNTS=(/var/log/nginx/image.example.com /var/log/nginx/image.example.org)");
         expect(gate).toMatch(/^# Node revision \(reruns the gate whenever the node changed\): [0-9a-f]{16}$/m);

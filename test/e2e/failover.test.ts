@@ -1,0 +1,197 @@
+// Failover inside a pair on the lab hosts: heartbeat (R1, IPaddr_gw) moves a
+// node's public IP to its peer when the node powers off and when its nginx
+// stops answering, and back when it is healthy again; heartbeat restarts one
+// node at a time; the authkey never shows up in a log or plain output.
+import { readFileSync } from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { applyLab, labHeartbeatAuthKey } from "../lab/lab";
+import { LAB_DIR, PUBLIC_GATEWAY, startHost, stopHost } from "../lab/hosts";
+import { ensureProbeFile, servedBy, waitServedBy } from "../lab/probe";
+import { LAB_HEARTBEAT, labVirtualIp } from "../lab/topology";
+import { describeLab, labHosts, labReady, onHost } from "./lab-env";
+
+const HOSTS = labHosts();
+const host = (name: string) => HOSTS.find((h) => h.name === name)!;
+const PUBLIC: Record<string, string> = Object.fromEntries(HOSTS.map((h) => [h.name, h.publicIp!]));
+const VIP: Record<string, string> = Object.fromEntries(HOSTS.map((h) => [h.name, labVirtualIp(Number(h.mgmtIp.split(".")[3]))]));
+const A = "node-1a";
+const B = "node-1b";
+const { deadtime } = LAB_HEARTBEAT;
+const check = LAB_HEARTBEAT.serviceCheck;
+
+const holds = async (node: string, dev: string, ip: string) =>
+    (await onHost(node, `ip -o -4 addr show dev ${dev}`)).includes(` inet ${ip}/`);
+/** The internal health answer of a virtual IP: "ok <node> <domain>". */
+const vipAnswer = async (from: string, vip: string) =>
+    onHost(from, `curl -s -m 2 http://${vip}:8081/.pairstore/health || true`);
+/** Every node of the lab serves its own public IP again (after a test moved one). */
+async function allHome(timeoutMs = 90_000) {
+    for (const h of HOSTS) await waitServedBy(PUBLIC[h.name], h.name, { timeoutMs });
+}
+
+describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
+    let first: Awaited<ReturnType<typeof labReady>>;
+    beforeAll(async () => {
+        first = await labReady();
+        await ensureProbeFile();
+        await allHome();
+    });
+    afterAll(async () => {
+        // Leave the lab as the other files expect it: every host up, nginx running, IPs at home.
+        for (const h of HOSTS) await startHost(h);
+        for (const h of HOSTS) await onHost(h.name, "systemctl start pairstore-nginx.service");
+        await allHome();
+    });
+
+    it("each public IP answers from its own node, which holds its IPs and routes through the gateway", async () => {
+        for (const h of HOSTS) {
+            expect(await servedBy(PUBLIC[h.name]), h.name).toBe(h.name);
+            expect(await onHost(h.name, "uname -n")).toBe(h.name);
+            expect(await holds(h.name, "eth1", PUBLIC[h.name])).toBe(true);
+            expect(await holds(h.name, "eth0", VIP[h.name])).toBe(true);
+            expect(await onHost(h.name, "ip route show default")).toMatch(new RegExp(`^default via ${PUBLIC_GATEWAY.replace(/\./g, "\\.")} dev eth1`));
+            expect(await onHost(h.name, "systemctl is-active heartbeat.service pairstore-failover.service")).toBe("active\nactive");
+            // heartbeat is started by the monitor, never on its own at boot
+            expect(await onHost(h.name, "systemctl is-enabled heartbeat.service || true")).toBe("disabled");
+            expect(await onHost(h.name, "stat -c '%a %U' /etc/ha.d/authkeys")).toBe("600 root");
+        }
+        // ha.cf: the seed's settings with the lab's timing, unicast to the peer, the two node names
+        const haCf = await onHost(A, "cat /etc/ha.d/ha.cf");
+        for (const line of ["crm off", "keepalive 1", "deadtime 5", "warntime 3", "initdead 10", "udpport 670",
+            `ucast eth0 ${host(B).mgmtIp}`, "auto_failback on", `node ${A}`, `node ${B}`]) {
+            expect(haCf.split("\n"), line).toContain(line);
+        }
+        // haresources: the same on both nodes, each node owns IPaddr_gw::ip/bits/if/broadcast/gateway and its virtual IP
+        const res = await onHost(A, "grep -v '^#' /etc/ha.d/haresources");
+        expect(res).toBe(await onHost(B, "grep -v '^#' /etc/ha.d/haresources"));
+        expect(res.split("\n")).toContain(`${A} IPaddr_gw::${PUBLIC[A]}/24/eth1/${PUBLIC[A].replace(/\d+$/, "255")}/${PUBLIC_GATEWAY} IPaddr2::${VIP[A]}/24/eth0`);
+        // the virtual IP answers from its node
+        expect(await vipAnswer(B, VIP[A])).toBe(`ok ${A} example.com`);
+    });
+
+    it("a powered-off node's IPs answer from its peer within deadtime + 2 s, and return when it is back", async () => {
+        const since = Date.now();
+        await stopHost(A, { hard: true });
+        const took = await waitServedBy(PUBLIC[A], B, { since, timeoutMs: (deadtime + 2) * 1000 });
+        console.log(`hard failure: ${PUBLIC[A]} answered from ${B} after ${took} ms (deadtime ${deadtime} s)`);
+        expect(took).toBeLessThanOrEqual((deadtime + 2) * 1000);
+        // B took A's IPs, and its default route goes through the configured gateway
+        expect(await holds(B, "eth1", PUBLIC[A])).toBe(true);
+        expect(await holds(B, "eth0", VIP[A])).toBe(true);
+        expect(await onHost(B, "ip route show default")).toMatch(new RegExp(`^default via ${PUBLIC_GATEWAY.replace(/\./g, "\\.")} dev eth1`));
+        expect(await vipAnswer(B, VIP[A])).toBe(`ok ${B} example.com`);
+        // B's own IP never moved
+        expect(await servedBy(PUBLIC[B])).toBe(B);
+
+        // A boots: the monitor starts heartbeat once nginx answers, and auto_failback hands A's IPs back
+        const back = Date.now();
+        await startHost(host(A));
+        const returned = await waitServedBy(PUBLIC[A], A, { since: back, timeoutMs: 90_000 });
+        console.log(`after boot: ${PUBLIC[A]} answered from ${A} again ${returned} ms after the host was started`);
+        expect(await holds(B, "eth1", PUBLIC[A])).toBe(false);
+        await expect.poll(() => vipAnswer(B, VIP[A]), { timeout: 10_000 }).toBe(`ok ${A} example.com`);
+        expect(await servedBy(PUBLIC[B])).toBe(B);
+    });
+
+    it("nginx stopped on a node: its IP answers from the peer within the check interval + a few seconds, and returns with nginx", async () => {
+        const limit = (check.failAfter * (check.interval + check.timeout) + 5) * 1000;
+        const since = Date.now();
+        await onHost(B, "systemctl stop pairstore-nginx.service");
+        try {
+            await serviceFailure(since, limit);
+        } finally {
+            await onHost(B, "systemctl start pairstore-nginx.service");
+        }
+    });
+
+    async function serviceFailure(since: number, limit: number) {
+        const took = await waitServedBy(PUBLIC[B], A, { since, timeoutMs: limit });
+        console.log(`service failure: ${PUBLIC[B]} answered from ${A} after ${took} ms (check every ${check.interval} s, ${check.failAfter} failures)`);
+        expect(took).toBeLessThanOrEqual(limit);
+        await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
+        expect(await onHost(B, "cat /run/pairstore/failover-status")).toMatch(/^held: heartbeat held down: nginx fails its health check/);
+        expect(await onHost(B, "journalctl -u pairstore-failover.service --no-pager -q -n 20")).toMatch(/stopping heartbeat, the peer takes this node's IPs/);
+        expect(await holds(A, "eth1", PUBLIC[B])).toBe(true);
+        // A's own IP stays with A
+        expect(await servedBy(PUBLIC[A])).toBe(A);
+
+        const back = Date.now();
+        await onHost(B, "systemctl start pairstore-nginx.service");
+        const returned = await waitServedBy(PUBLIC[B], B, { since: back, timeoutMs: (check.recoverAfter * check.interval + deadtime + 10) * 1000 });
+        console.log(`service back: ${PUBLIC[B]} answered from ${B} again after ${returned} ms`);
+        expect(await holds(A, "eth1", PUBLIC[B])).toBe(false);
+        expect(await onHost(B, "systemctl is-active heartbeat.service")).toBe("active");
+    }
+
+    it("a node whose nginx fails keeps its IPs while its peer is dead, and hands them over once the peer is back", async () => {
+        await stopHost(A, { hard: true });
+        await waitServedBy(PUBLIC[A], B, { timeoutMs: (deadtime + 2) * 1000 });
+        await onHost(B, "systemctl stop pairstore-nginx.service");
+        try {
+            await expect.poll(() => onHost(B, "cat /run/pairstore/failover-status"), { timeout: 15_000 })
+                .toMatch(/^alone: nginx fails its health check .*, but the peer node-1a is dead: keeping heartbeat and the IPs/);
+            expect(await onHost(B, "systemctl is-active heartbeat.service")).toBe("active");
+            expect(await holds(B, "eth1", PUBLIC[A])).toBe(true);
+            expect(await holds(B, "eth1", PUBLIC[B])).toBe(true);
+            // A boots (its nginx is fine): B's monitor now stops heartbeat, so A takes both IPs
+            await startHost(host(A));
+            await waitServedBy(PUBLIC[B], A, { timeoutMs: 90_000 });
+            expect(await servedBy(PUBLIC[A])).toBe(A);
+            await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
+        } finally {
+            await onHost(B, "systemctl start pairstore-nginx.service");
+        }
+        await allHome();
+    });
+
+    it("a heartbeat config change restarts heartbeat one node of a pair at a time, and the health gate waits for the IPs", async () => {
+        const stamps = async (node: string) => {
+            const out = await onHost(node, "systemctl show heartbeat.service -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic");
+            const v = Object.fromEntries(out.split("\n").map((l) => l.split("=")));
+            return { stopped: Number(v.ActiveExitTimestampMonotonic), started: Number(v.ActiveEnterTimestampMonotonic) };
+        };
+        const changed = await applyLab({ heartbeat: { ...LAB_HEARTBEAT, warntime: 4 } });
+        expect(changed.ok, changed.failed.map((f) => `${f.name}: ${f.message}`).join("\n")).toBe(true);
+        for (const n of [A, B]) {
+            expect(changed.changedSteps).toEqual(expect.arrayContaining([`${n}-heartbeat-config`, `${n}-heartbeat-service`]));
+            expect(changed.stdout[`${n}-heartbeat-service`]).toContain("heartbeat.service: configuration changed");
+            expect(await onHost(n, "grep ^warntime /etc/ha.d/ha.cf")).toBe("warntime 4");
+        }
+        // All hosts share one kernel, so monotonic stamps compare: A was back before B went down.
+        const [a, b] = [await stamps(A), await stamps(B)];
+        expect(a.started).toBeGreaterThan(a.stopped);
+        expect(b.stopped).toBeGreaterThan(a.started);
+        // A's gate waited for A's IPs before B's steps ran
+        expect(changed.stdout[`${A}-health`]).toMatch(/2 addresses held/);
+        await allHome(30_000);
+
+        const restored = await applyLab();
+        expect(restored.ok).toBe(true);
+        expect(await onHost(A, "grep ^warntime /etc/ha.d/ha.cf")).toBe(`warntime ${LAB_HEARTBEAT.warntime}`);
+        await allHome(30_000);
+    });
+
+    it("keeps the heartbeat authkey out of every log and plain output", async () => {
+        const key = labHeartbeatAuthKey();
+        expect(key.length).toBeGreaterThanOrEqual(16);
+        // it is on the hosts, in the one file that needs it
+        expect(await onHost(A, "grep -c ' sha1 ' /etc/ha.d/authkeys")).toBe("1");
+        expect(await onHost(A, `grep -cF -- ${JSON.stringify(key)} /etc/ha.d/authkeys`)).toBe("1");
+        // a check-mode run hands every step its stdin again, the secret one included
+        const checked = await applyLab({ checkMode: "true" });
+        const put = await applyLab();
+        for (const r of [first, checked, put]) {
+            expect(JSON.stringify(r)).not.toContain(key);
+            expect(r.log).not.toContain(key);
+        }
+        for (const f of ["state-lab.json", "outputs-lab.json"]) {
+            expect(readFileSync(path.join(LAB_DIR, f), "utf8")).not.toContain(key);
+        }
+        for (const h of HOSTS) {
+            const found = await onHost(h.name,
+                `{ journalctl --no-pager -q -o cat; cat /var/log/ha-log /var/log/syslog /var/log/messages 2>/dev/null; } | grep -cF -- ${JSON.stringify(key)} || true`);
+            expect(found, h.name).toBe("0");
+        }
+    });
+});
