@@ -1,7 +1,7 @@
 // Runs one command over SSH (or, for local.Command, on this machine) the way @pulumi/command's remote.Command does:
 // the command line goes to the login shell, stdin is piped, the host key is
 // pinned (StrictHostKeyChecking=yes against the configured key).
-import { spawn } from "child_process";
+import { spawn, type SpawnOptions } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -43,21 +43,7 @@ export async function runRemote(conn: Connection, command: string, stdin?: strin
             args.push("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no");
         }
         args.push(`${conn.user ?? "root"}@${conn.host}`, "--", command);
-        return await new Promise<RunResult>((resolve, reject) => {
-            const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
-            let stdout = "";
-            let stderr = "";
-            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-            child.stdout.on("data", (d) => (stdout += d));
-            child.stderr.on("data", (d) => (stderr += d));
-            child.on("error", reject);
-            child.on("close", (code) => {
-                clearTimeout(timer);
-                resolve({ code: code ?? 255, stdout, stderr });
-            });
-            child.stdin.on("error", () => undefined);
-            child.stdin.end(stdin ?? "");
-        });
+        return await runChild("ssh", args, {}, stdin, timeoutMs);
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
@@ -73,23 +59,27 @@ export interface LocalInputs {
 /** Runs `command` on this machine the way @pulumi/command's local.Command does: `/bin/sh -c` (or the interpreter), stdin piped. */
 export async function runLocal(inputs: LocalInputs, command: string, stdin?: string | Buffer, timeoutMs = 15 * 60_000): Promise<RunResult> {
     const argv = [...(inputs.interpreter?.length ? inputs.interpreter : ["/bin/sh", "-c"]), command];
-    return await new Promise<RunResult>((resolve, reject) => {
-        const child = spawn(argv[0], argv.slice(1), {
-            cwd: inputs.dir ?? process.cwd(),
-            env: { ...process.env, ...(inputs.environment ?? {}) },
-            stdio: ["pipe", "pipe", "pipe"],
-        });
+    return runChild(argv[0], argv.slice(1), {
+        cwd: inputs.dir ?? process.cwd(),
+        env: { ...process.env, ...(inputs.environment ?? {}) },
+    }, stdin, timeoutMs);
+}
+
+/** Runs a program with `stdin` piped in, collecting its output; killed after `timeoutMs`. */
+function runChild(file: string, args: string[], opts: SpawnOptions, stdin: string | Buffer | undefined, timeoutMs: number): Promise<RunResult> {
+    return new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(file, args, { ...opts, stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
+        child.stdout!.on("data", (d) => (stdout += d));
+        child.stderr!.on("data", (d) => (stderr += d));
         child.on("error", reject);
         child.on("close", (code) => {
             clearTimeout(timer);
             resolve({ code: code ?? 255, stdout, stderr });
         });
-        child.stdin.on("error", () => undefined);
-        child.stdin.end(stdin ?? "");
+        child.stdin!.on("error", () => undefined);
+        child.stdin!.end(stdin ?? "");
     });
 }
