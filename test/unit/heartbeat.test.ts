@@ -146,7 +146,7 @@ describe("heartbeat files", () => {
         expect(monitor).toMatch(/^FAIL_AFTER=2$/m);
         // heartbeat is restarted by the handler when its files change, and only then
         const service = steps.find((s) => s.name === "heartbeat-service")!.script;
-        const changed = heartbeatRole(specOf((c) => { c.heartbeat = { warntime: 12 }; }), a, b, { heartbeatAuthKey: "x" })
+        const changed = heartbeatRole(specOf((c) => { c.heartbeat = { warntime: 12 }; }), a, b, { heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY })
             .find((s) => s.name === "heartbeat-service")!.script;
         expect(changed).not.toBe(service);
         expect(service).toContain("HB_OWN=(eth1=198.51.100.11/24 eth0=10.78.0.111/24)");
