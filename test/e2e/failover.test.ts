@@ -1,7 +1,8 @@
 // Failover inside a pair on the lab hosts: heartbeat (R1, IPaddr_gw) moves a
 // node's public IP to its peer when the node powers off and when its nginx
 // stops answering, and back when it is healthy again; heartbeat restarts one
-// node at a time; the authkey never shows up in a log or plain output.
+// node at a time; a whole pair powered off and on together comes back; the
+// authkey never shows up in a log or plain output.
 import { readFileSync } from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -143,6 +144,19 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
             await onHost(B, "systemctl start pairstore-nginx.service");
         }
         await allHome();
+    });
+
+    it("after every node loses power at once and boots together, each node serves its own IPs with every unit up", async () => {
+        await Promise.all(HOSTS.map((h) => stopHost(h.name, { hard: true })));
+        await Promise.all(HOSTS.map((h) => startHost(h)));
+        await allHome();
+        for (const h of HOSTS) {
+            expect(await onHost(h.name, "systemctl --failed --no-legend --plain"), h.name).toBe("");
+            expect(await onHost(h.name, "systemctl is-active pairstore-sysctl.service pairstore-nginx.service pairstore-failover.service heartbeat.service"))
+                .toBe("active\nactive\nactive\nactive");
+            expect(await holds(h.name, "eth0", VIP[h.name])).toBe(true);
+            expect(await onHost(h.name, "ip route show default")).toMatch(new RegExp(`^default via ${PUBLIC_GATEWAY.replace(/\./g, "\\.")} dev eth1`));
+        }
     });
 
     it("a heartbeat config change restarts heartbeat one node of a pair at a time, and the health gate waits for the IPs", async () => {

@@ -813,7 +813,12 @@ export async function startHost(h: LabHost): Promise<void> {
   }
   const merged = await prepareDisk(h);
   await killOrphans(h.name);
+  // Off means off: a host killed from outside (its session ended) never went
+  // through stopHost, so its netns may still hold heartbeat's addresses, which
+  // heartbeat would find "already running" and not start again.
+  await unplugHost(h.name);
   await ensureHostNetwork(h);
+  const cgroups = hostCgroupDirs(h.name);
   const dir = hostDir(h.name);
   const ns = netnsName(h.name);
   const nspawnArgs = [
@@ -831,7 +836,11 @@ export async function startHost(h: LabHost): Promise<void> {
   ];
   // Supervisor: systemd-nspawn exits with 133 when the guest reboots; boot it again then
   // (so `reboot` inside a host behaves like a real reboot). Any other exit ends the loop.
+  // Own cgroup first: nspawn puts its guest in "payload" next to its own
+  // cgroup, so guests started from one cgroup would share one systemd tree and
+  // remove each other's unit cgroups (units then fail with 219/CGROUP).
   const script = [
+    'for d in $PAIRSTORE_LAB_CGROUPS; do mkdir -p "$d" && echo $$ > "$d/cgroup.procs" || exit 1; done',
     'while :; do',
     '  echo "[lab] $(date -Is) starting systemd-nspawn"',
     '  systemd-nspawn "$@"',
@@ -846,7 +855,7 @@ export async function startHost(h: LabHost): Promise<void> {
     child = spawn("bash", ["-c", script, wrapperTag(h.name), ...nspawnArgs], {
       detached: true, // setsid: survives our process, own session
       stdio: ["ignore", logFd, logFd],
-      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" },
+      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network", PAIRSTORE_LAB_CGROUPS: cgroups.join(" ") },
       cwd: "/",
     });
   } finally {
@@ -856,6 +865,43 @@ export async function startHost(h: LabHost): Promise<void> {
   writeFresh(pidFile(h.name), `${child.pid}\n`);
   child.unref();
   await waitForSsh(h);
+}
+
+/**
+ * The host's own cgroup in each hierarchy systemd uses: name=systemd (v1) and
+ * cgroup2 (hybrid "unified" or the only hierarchy).
+ */
+function hostCgroupDirs(name: string): string[] {
+  const dirs: string[] = [];
+  for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (!post) continue;
+    const [fstype, , options = ""] = post.split(" ");
+    const mountPoint = pre.split(" ")[4];
+    if (fstype === "cgroup2" || (fstype === "cgroup" && options.split(",").includes("name=systemd"))) {
+      dirs.push(path.join(mountPoint, "pairstore-lab", netnsName(name)));
+    }
+  }
+  return dirs;
+}
+
+/** Removes a stopped host's cgroups (deepest first; best effort, a busy one stays). */
+function removeHostCgroups(name: string): void {
+  const prune = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) prune(path.join(dir, e.name));
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      /* busy or gone */
+    }
+  };
+  for (const dir of hostCgroupDirs(name)) prune(dir);
 }
 
 /**
@@ -900,6 +946,7 @@ export async function stopHost(name: string, opts: { hard?: boolean } = {}): Pro
       process.kill(nspawnPid, "SIGTERM");
       if (await waitGone([wrapper, nspawnPid], 30_000)) {
         await unplugHost(name);
+        removeHostCgroups(name);
         return;
       }
       log(`warning: ${name} did not power off within 30 s; killing it`);
@@ -922,6 +969,7 @@ export async function stopHost(name: string, opts: { hard?: boolean } = {}): Pro
     throw new Error(`lab: could not kill ${name} (pids ${order.filter(alive).join(" ")} still alive)`);
   }
   await unplugHost(name);
+  removeHostCgroups(name);
 }
 
 /**
