@@ -117,11 +117,31 @@ describeLab("nginx on the lab hosts", () => {
         expect(put("node-1a", from, bytes).status).toBe(201);
         expect(publicGet("node-1b", from).status).toBe(200);
         // nginx answers a MOVE of a file with 204 (201 when it had to create directories)
-        expect([201, 204]).toContain(curl(internalUrl("node-1a", from), { method: "MOVE", headers: [`Destination: ${to}`] }).status);
+        expect([201, 204]).toContain(curl(internalUrl("node-1a", from), { method: "MOVE", headers: [`Destination: ${to}`, "Overwrite: F"] }).status);
         expect(sha(publicGet("node-1a", to).body)).toBe(sha(bytes));
         await expect.poll(() => onDisk("node-1b", to), { timeout: 5000 }).toBe(sha(bytes));
         expect(await onDisk("node-1b", from)).toBe("missing");
         expect(publicGet("node-1a", from).status).toBe(404);
+    });
+
+    it("never lets a MOVE replace a file: without Overwrite: F it is refused, onto an existing file it gets 412", async () => {
+        const a = unique("keep-a.bin");
+        const b = unique("keep-b.bin");
+        const bytesA = randomBytes(500);
+        const bytesB = randomBytes(600);
+        expect(put("node-1a", a, bytesA).status).toBe(201);
+        expect(put("node-1a", b, bytesB).status).toBe(201);
+        // WebDAV's default is Overwrite: T; pairstore refuses it and says what to send
+        const bare = curl(internalUrl("node-1a", a), { method: "MOVE", headers: [`Destination: ${b}`] });
+        expect(bare.status).toBe(400);
+        expect(bare.body.toString()).toContain("Overwrite: F");
+        expect(curl(internalUrl("node-1a", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: T"] }).status).toBe(400);
+        expect(curl(internalUrl("node-1a", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: F"] }).status).toBe(412);
+        // both files are intact, on both nodes
+        for (const node of ["node-1a", "node-1b"]) {
+            await expect.poll(() => onDisk(node, a), { timeout: 5000 }).toBe(sha(bytesA));
+            await expect.poll(() => onDisk(node, b), { timeout: 5000 }).toBe(sha(bytesB));
+        }
     });
 
     it("serves the private prefix only through signed links: 200, tampered 403, expired 410", async () => {

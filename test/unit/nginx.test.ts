@@ -151,6 +151,7 @@ describe("nginx sites role", () => {
         expect(internal).toContain("dav_methods PUT DELETE MOVE;");
         expect(internal).toContain("create_full_put_path on;");
         expect(internal).toContain("return 409;");
+        expect(internal).toContain("if ($http_overwrite !~* ^F$) {");
         expect(internal).toContain("location = /.pairstore/health {");
         // the internal port forwards only DELETE/MOVE to the peer, never a read
         expect(internal.match(/proxy_pass /g)).toHaveLength(1);
