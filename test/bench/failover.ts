@@ -18,16 +18,13 @@ import { sshRun, startHost, stopHost } from "../lab/hosts";
 import { ensureProbeFile, PROBE_HOST, PROBE_PATH, waitServedBy } from "../lab/probe";
 import { LAB_HEARTBEAT, LAB_PAIRS, labHosts } from "../lab/topology";
 import * as http from "http";
-
-function arg(name: string, dflt: string): string {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
+import { setTimeout as sleep } from "timers/promises";
+import { arg, boundedArg } from "./args";
 
 const pairName = arg("pair", "pair-1");
-const rate = Math.min(200, Math.max(1, Number(arg("rate", "50"))));
-const windowS = Math.min(120, Math.max(5, Number(arg("window", "30"))));
-const timeoutMs = Math.min(5000, Math.max(100, Number(arg("timeout", "1000"))));
+const rate = boundedArg("rate", 50, 1, 200);
+const windowS = boundedArg("window", 30, 5, 120);
+const timeoutMs = boundedArg("timeout", 1000, 100, 5000);
 
 const pair = LAB_PAIRS.find((p) => p.name === pairName);
 if (!pair) throw new Error(`no lab pair ${pairName} (have ${LAB_PAIRS.map((p) => p.name).join(", ")})`);
@@ -35,8 +32,6 @@ const hosts = labHosts();
 const A = hosts.find((h) => h.name === pair.nodes[0].name)!;
 const B = hosts.find((h) => h.name === pair.nodes[1].name)!;
 const IP = A.publicIp!;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One GET: the node that answered with 200, or undefined. */
 function get(): Promise<string | undefined> {

@@ -12,6 +12,7 @@ import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
 import * as os from "os";
 import * as path from "path";
+import { arg } from "./args";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -25,11 +26,6 @@ interface Sample {
     renderedMiB: number;
     rssBeforeMiB: number;
     peakRssMiB: number;
-}
-
-function arg(name: string, dflt: string): string {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
 }
 
 /** Peak resident set of this process in MiB (VmHWM, or maxRSS where /proc is missing). */

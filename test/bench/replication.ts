@@ -13,12 +13,8 @@ import { DEFAULTS } from "../../components/config";
 import { sshRun } from "../lab/hosts";
 import { labStack } from "../lab/lab";
 import { labHosts } from "../lab/topology";
+import { arg } from "./args";
 import { arrivalScript, layoutPaths, rootOf, stamps, tag, writerScript } from "../e2e/replication-helpers";
-
-function arg(name: string, dflt: string): string {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 function pct(sorted: number[], p: number): number {
     if (sorted.length === 0) return NaN;

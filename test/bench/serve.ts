@@ -20,6 +20,7 @@ import * as path from "path";
 import { applyLab, labHostsUp } from "../lab/lab";
 import { LAB_DIR, sshRun } from "../lab/hosts";
 import { labHosts } from "../lab/topology";
+import { arg, boundedArg } from "./args";
 
 const STOCK_PORT = 8090;
 const STOCK_UNIT = "pairstore-bench-stock-nginx";
@@ -27,16 +28,11 @@ const FILE = "/bench/20k.bin";
 const DOMAIN = "example.com";
 const INTERNAL_PORT = 8081;
 
-function arg(name: string, dflt: string): string {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
-
 const hostName = arg("host", "node-1a");
-const rounds = Math.min(10, Math.max(1, Number(arg("rounds", "3"))));
-const duration = Math.min(30, Math.max(1, Number(arg("duration", "5"))));
-const connections = Math.min(1000, Math.max(1, Number(arg("connections", "64"))));
-const threads = Math.min(8, Math.max(1, Number(arg("threads", "2"))));
+const rounds = boundedArg("rounds", 3, 1, 10);
+const duration = boundedArg("duration", 5, 1, 30);
+const connections = boundedArg("connections", 64, 1, 1000);
+const threads = boundedArg("threads", 2, 1, 8);
 
 const host = labHosts().find((h) => h.name === hostName);
 if (!host) throw new Error(`no lab host ${hostName}`);
