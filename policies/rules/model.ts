@@ -120,19 +120,14 @@ export function isUnknownValueError(e: unknown): boolean {
     return e instanceof Error && e.constructor?.name === "UnknownValueError";
 }
 
-/** Reads a property, treating a value unknown during preview as absent. */
-export function read(obj: any, key: string | number): any {
-    if (obj === null || obj === undefined || typeof obj !== "object") return undefined;
-    try {
-        return obj[key];
-    } catch (e) {
-        if (isUnknownValueError(e)) return undefined;
-        throw e;
-    }
-}
-
 /** Marks a value that is unknown during preview. */
 export const UNKNOWN: unique symbol = Symbol("unknown during preview");
+
+/** Reads a property, treating a value unknown during preview as absent. */
+export function read(obj: any, key: string | number): any {
+    const value = readOrUnknown(obj, key);
+    return value === UNKNOWN ? undefined : value;
+}
 
 /** Reads a property, returning UNKNOWN for a value unknown during preview. */
 export function readOrUnknown(obj: any, key: string | number): any {
