@@ -49,11 +49,11 @@ export function program() {
     for (const pair of pairs) {
         nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret }));
     }
-    const pinnedText = JSON.stringify(planToConfig(shards.plan));
+    const shardPlan = planToConfig(shards.plan);
     if (shards.added.length > 0 || !shards.pinned) {
         const why = shards.added.length > 0 ? `pair${shards.added.length > 1 ? "s" : ""} ${shards.added.join(", ")} got shards` : "no shard plan is pinned yet";
         pulumi.log.warn(`${why}: pin the plan in force (stack output shardPlan) so the next change grows from it: ` +
-            `pulumi config set ${SHARDS_KEY} '${pinnedText}'`);
+            `pulumi config set ${SHARDS_KEY} '${JSON.stringify(shardPlan)}'`);
     }
 
     if (dns) {
@@ -78,7 +78,7 @@ export function program() {
         }))),
         domains: spec.domains.map((d) => d.name),
         // The plan in force, in the form of pairstore:shards: pin it with `pulumi config set pairstore:shards '<this as JSON>'`.
-        shardPlan: planToConfig(shards.plan),
+        shardPlan,
         shardDigits: shards.digits,
         dns: dns?.domains.map((d) => ({
             domain: d.domain,

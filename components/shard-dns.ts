@@ -22,7 +22,7 @@ import type { BindSpec, DnsDomainSpec, Rfc2136Spec } from "./dns-config";
 import {
     bindIncludeScript, renderTsigKeyFile, renderZoneInclude, rfc2136Script, type ShardDnsArgs,
 } from "./dns";
-import { stepCommand } from "./host/step";
+import { sshConnection, stepCommand } from "./host/step";
 
 export type { ShardDnsArgs, ShardRecord } from "./dns";
 
@@ -64,9 +64,10 @@ export class ShardDns extends pulumi.ComponentResource {
             // Scripts run as the user running Pulumi; `root` only means "no sudo" here.
             const opts = { user: "root", check };
             const key = pulumi.secret(pulumi.output(backend.tsigSecret).apply((s) => renderTsigKeyFile(rfc.keyName, rfc.algorithm, s.trim())));
+            const apply = stepCommand(stepName, rfc2136Script(plain, spec, rfc, "apply"), opts);
             this.records = new command.local.Command(`${name}-rfc2136`, {
-                create: stepCommand(stepName, rfc2136Script(plain, spec, rfc, "apply"), opts),
-                update: stepCommand(stepName, rfc2136Script(plain, spec, rfc, "apply"), opts),
+                create: apply,
+                update: apply,
                 delete: stepCommand(stepName, rfc2136Script(plain, spec, rfc, "delete"), { ...opts, check: false }),
                 // The key only on stdin: it never appears on a command line or in the script text.
                 stdin: key,
@@ -79,18 +80,11 @@ export class ShardDns extends pulumi.ComponentResource {
             if (!bind || backend.sshPrivateKey === undefined) throw new Error(`ShardDns ${name}: the bind backend needs the BIND host and the SSH key`);
             server = bind.server;
             const opts = { user: bind.ssh.user, check };
+            const apply = stepCommand(stepName, bindIncludeScript(plain, spec, "apply"), opts);
             this.records = new command.remote.Command(`${name}-bind`, {
-                connection: {
-                    host: bind.ssh.host,
-                    port: bind.ssh.port,
-                    user: bind.ssh.user,
-                    privateKey: pulumi.secret(backend.sshPrivateKey),
-                    hostKey: bind.ssh.hostKey,
-                    dialErrorLimit: 20,
-                    perDialTimeout: 10,
-                },
-                create: stepCommand(stepName, bindIncludeScript(plain, spec, "apply"), opts),
-                update: stepCommand(stepName, bindIncludeScript(plain, spec, "apply"), opts),
+                connection: sshConnection(bind.ssh, backend.sshPrivateKey),
+                create: apply,
+                update: apply,
                 delete: stepCommand(stepName, bindIncludeScript(plain, spec, "delete"), { ...opts, check: false }),
                 // The include file's text: `pulumi preview --diff` shows the records that change.
                 stdin: renderZoneInclude(plain),

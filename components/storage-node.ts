@@ -2,7 +2,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec } from "./config";
-import { stepCommand, type StepPhase, type StepSpec } from "./host/step";
+import { sshConnection, stepCommand, type StepPhase, type StepSpec } from "./host/step";
 import { nodeSteps, type NodeSettings } from "./roles";
 
 /** Arguments of a StorageNode (plain data, except the secrets). */
@@ -51,15 +51,7 @@ export class StorageNode extends pulumi.ComponentResource {
         this.nodeName = args.node.name;
         this.resourceName = name;
         const { node, settings } = args;
-        this.connection = {
-            host: node.ssh.host,
-            port: node.ssh.port,
-            user: node.ssh.user,
-            privateKey: pulumi.secret(sshPrivateKey),
-            hostKey: node.ssh.hostKey,
-            dialErrorLimit: 20,
-            perDialTimeout: 10,
-        };
+        this.connection = sshConnection(node.ssh, sshPrivateKey);
         this.cmdOpts = { user: node.ssh.user, check: settings.checkMode };
         let previous: pulumi.Input<pulumi.Resource>[] = [];
         if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);

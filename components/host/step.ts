@@ -1,7 +1,9 @@
 // The step layer: one step = one idempotent converge script run over SSH by
 // @pulumi/command's remote.Command. create and update run the same script;
 // file content travels on stdin so `pulumi preview --diff` shows the text.
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { SshSpec } from "../config";
 import { digest, readTemplate, render, shq, shqList } from "./template";
 
 /** A step as pure data: what roles return and tests inspect. */
@@ -43,12 +45,24 @@ export interface CommandOptions {
     check: boolean;
 }
 
+/** The SSH connection of a remote.Command: the pinned host key, the private key kept secret, retries while a host boots. */
+export function sshConnection(ssh: SshSpec, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+    return {
+        host: ssh.host,
+        port: ssh.port,
+        user: ssh.user,
+        privateKey: pulumi.secret(privateKey),
+        hostKey: ssh.hostKey,
+        dialErrorLimit: 20,
+        perDialTimeout: 10,
+    };
+}
+
 /** The full script text of a step body: prelude, body, final changed/ok line. */
 export function stepScript(name: string, body: string, check: boolean): string {
     const prelude = render("steps/prelude.sh", { step: shq(name) });
     // CHECK lives in the script text: sshd drops environment it does not AcceptEnv.
-    const text = prelude.replace(/^CHECK=0$/m, `CHECK=${check ? 1 : 0}`) + body + readTemplate("steps/finish.sh");
-    return text;
+    return prelude.replace(/^CHECK=0$/m, `CHECK=${check ? 1 : 0}`) + body + readTemplate("steps/finish.sh");
 }
 
 /** The command line remote.Command runs: the script as one `bash -c` word. */
