@@ -27,6 +27,7 @@
 // the extension, and a stored name must end in ".<ext>" to be parsed back.
 // Every bad argument throws a LayoutError naming the argument and the fix.
 import { createHash } from "crypto";
+import { domainRootOf } from "./paths";
 
 /** A bad argument to a layout function; `argument` names it. */
 export class LayoutError extends Error {
@@ -219,8 +220,7 @@ export function domainRoot(dataRoot: string, domain: string): string {
     if (dataRoot.split("/").includes("..")) throw new LayoutError("dataRoot", `dataRoot ${q(dataRoot)} contains "..": ${fix}`);
     if (/[\0\n\r]/.test(dataRoot)) throw new LayoutError("dataRoot", `dataRoot ${q(dataRoot)} contains a control character: ${fix}`);
     checkDomain(domain);
-    const root = dataRoot.replace(/\/+$/, "");
-    return `${root}/${domain}/image`;
+    return domainRootOf(dataRoot.replace(/\/+$/, ""), domain);
 }
 
 /** A file's path on a node's disk: `<dataRoot>/<domain>/image/<relPath>`. */

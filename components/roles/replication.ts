@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DIRS_PER_DOMAIN, inotifyWatchesNeeded, type ClusterSpec, type NodeSpec } from "../config";
 import {
-    LIB_DIR, LSYNCD_CONF, REPLICA_MARKER, RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, WEB_USER,
+    domainRootOf, LIB_DIR, LSYNCD_CONF, REPLICA_MARKER, RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, WEB_USER,
 } from "../paths";
 import { fileStep, serviceStep, type StepSpec } from "../host/step";
 import { render, shq, shqList } from "../host/template";
@@ -38,11 +38,6 @@ export const ECHO_MS = 200;
  */
 export const DELETE_SETTLE_SECONDS = 1;
 
-/** A domain's image root on a node. */
-export function imageRoot(dataRoot: string, domain: string): string {
-    return `${dataRoot.replace(/\/+$/, "")}/${domain}/image`;
-}
-
 /** Where lsyncd pushes a domain: the peer's write-only module (`[user@]peer::domain/`). */
 export function lsyncdTarget(spec: ReplicationSettings, peer: NodeSpec, domain: string): string {
     return `${spec.replication.auth ? `${RSYNC_USER}@` : ""}${peer.internalAddress}::${domain}/`;
@@ -51,7 +46,7 @@ export function lsyncdTarget(spec: ReplicationSettings, peer: NodeSpec, domain: 
 /** rsyncd's config: one write-only module and one read-only refill module per domain; only the peer may connect. */
 export function renderRsyncdConf(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec): string {
     const modules = spec.domains.map((d) => render("replication/rsyncd-module.conf", {
-        domain: d.name, path: imageRoot(spec.dataRoot, d.name), peer: peer.internalAddress,
+        domain: d.name, path: domainRootOf(spec.dataRoot, d.name), peer: peer.internalAddress,
     })).join("");
     const auth = spec.replication.auth ? render("replication/rsyncd-auth.conf", { user: RSYNC_USER, secrets: RSYNCD_SECRETS }) : "";
     return render("replication/rsyncd.conf", {
@@ -69,7 +64,7 @@ export function renderRsyncdConf(spec: ReplicationSettings, node: NodeSpec, peer
 export function renderLsyncdConf(spec: ReplicationSettings, peer: NodeSpec): string {
     const syncs = spec.domains.map((d) => render("replication/lsyncd-sync.lua", {
         domain: d.name,
-        source: imageRoot(spec.dataRoot, d.name),
+        source: domainRootOf(spec.dataRoot, d.name),
         target: lsyncdTarget(spec, peer, d.name),
         delay: spec.replication.delay,
         wrapper: `${LIB_DIR}/lsyncd-rsync`,
@@ -84,7 +79,7 @@ export function renderLsyncdConf(spec: ReplicationSettings, peer: NodeSpec): str
 export function renderReplicateScript(spec: ReplicationSettings, peer: NodeSpec): string {
     return render("replication/replicate", {
         peer: shq(peer.internalAddress),
-        data_root: shq(spec.dataRoot.replace(/\/+$/, "")),
+        data_root: shq(spec.dataRoot),
         domains: shqList(spec.domains.map((d) => d.name)),
         web_user: shq(WEB_USER),
         marker: shq(REPLICA_MARKER),
@@ -95,15 +90,14 @@ export function renderReplicateScript(spec: ReplicationSettings, peer: NodeSpec)
 
 /** Steps of a replicating node, in three phases (see NodePair for their order across the pair). */
 export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, secrets: ReplicationSecrets = {}): StepSpec[] {
-    const roots = spec.domains.map((d) => imageRoot(spec.dataRoot, d.name));
-    const dataRoot = spec.dataRoot.replace(/\/+$/, "");
+    const roots = spec.domains.map((d) => domainRootOf(spec.dataRoot, d.name));
     const rsyncdConf = renderRsyncdConf(spec, node, peer);
     const lsyncdConf = renderLsyncdConf(spec, peer);
     const replicate = renderReplicateScript(spec, peer);
-    const wrapper = render("replication/lsyncd-rsync", { data_root: shq(dataRoot), marker: shq(REPLICA_MARKER), echo_ms: ECHO_MS, settle: DELETE_SETTLE_SECONDS });
+    const wrapper = render("replication/lsyncd-rsync", { data_root: shq(spec.dataRoot), marker: shq(REPLICA_MARKER), echo_ms: ECHO_MS, settle: DELETE_SETTLE_SECONDS });
     const checkRsyncd = render("replication/check-rsyncd-conf", {});
     const checkLsyncd = render("replication/check-lsyncd-conf", {});
-    const unitVars = { peer: peer.internalAddress, data_root: dataRoot, lib: LIB_DIR };
+    const unitVars = { peer: peer.internalAddress, data_root: spec.dataRoot, lib: LIB_DIR };
     const rsyncdUnit = render("replication/pairstore-rsyncd.service", { ...unitVars, conf: RSYNCD_CONF });
     const lsyncdUnit = render("replication/pairstore-lsyncd.service", { ...unitVars, conf: LSYNCD_CONF });
     const catchupService = render("replication/pairstore-catchup.service", unitVars);

@@ -5,7 +5,7 @@
 // lands, it is the one place to switch to `PUT` requests.
 import { createHash } from "crypto";
 import { storagePath } from "../../components/layout";
-import { imageRoot } from "../../components/roles/replication";
+import { domainRootOf } from "../../components/paths";
 import { DEFAULTS } from "../../components/config";
 import { WEB_USER } from "../../components/paths";
 import { sshRun } from "../lab/hosts";
@@ -22,7 +22,7 @@ async function onHost(name: string, command: string): Promise<string> {
 
 /** A domain's image root on the lab nodes. */
 export function rootOf(domain: string): string {
-    return imageRoot(DEFAULTS.dataRoot, domain);
+    return domainRootOf(DEFAULTS.dataRoot, domain);
 }
 
 /** `count` layout paths (`7/2/a/<uid>-<md5>.jpg`) for files named after `tag`. */
