@@ -25,6 +25,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * Several labs can run side by side (one per work tree): PAIRSTORE_LAB_ID 0-3
@@ -193,10 +194,6 @@ function run(
 
 function sha(s: string): string {
   return createHash("sha256").update(s).digest("hex");
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function exists(p: string): boolean {

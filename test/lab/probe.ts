@@ -2,6 +2,7 @@
 // controller to a lab address, read from nginx's X-Pairstore-Node header.
 // Shared by the failover e2e test and `npm run bench:failover`.
 import * as http from "http";
+import { setTimeout as sleep } from "timers/promises";
 import { sshRun } from "./hosts";
 import { labHosts } from "./topology";
 
@@ -39,7 +40,6 @@ export function servedBy(ip: string, timeoutMs = 1000, path = PROBE_PATH): Promi
     });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Polls `ip` every `everyMs` until `node` answers it; returns the ms since
