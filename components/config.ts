@@ -44,6 +44,8 @@ export interface NodeSpec {
     internalAddress: string;
     /** Extra addresses on the internal network this node owns through heartbeat (moved to the peer with its public IP). */
     virtualIps: VirtualIpSpec[];
+    /** Raised after the host was reinstalled or its disks replaced: every step of the node runs again (default 0). */
+    generation: number;
 }
 
 /** A virtual IP on the internal network (a plain IPaddr2 heartbeat resource on `heartbeat.interface`). */
@@ -319,6 +321,9 @@ const SECRET_KEYS: Record<string, string> = {
     heartbeatAuthKey: "\"$(openssl rand -hex 32)\"",
 };
 
+/** The secrets every stack must set (Pulumi.yaml declares exactly these without a default). */
+export const REQUIRED_SECRETS = Object.keys(SECRET_KEYS);
+
 /**
  * Directories lsyncd watches per domain: the image root and its three hex
  * folder levels (1 + 16 + 256 + 4096, see layout.ts).
@@ -358,6 +363,23 @@ export interface ConfigFacts {
 export const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
+
+/**
+ * Why a pinned host key cannot be used, or undefined. The command provider
+ * offers the server only the pinned key's own type (pulumi-command v1.2.1,
+ * remote/connection.go: HostKeyAlgorithms = [key.Type()]); for an RSA key
+ * that is "ssh-rsa", SHA-1 signatures, which OpenSSH 8.8 and later refuse,
+ * so every step would fail to connect.
+ */
+export function hostKeyProblem(key: string, at: string, host: string): string | undefined {
+    const scan = `\`ssh-keyscan -t ed25519 ${host || "HOST"} | cut -d' ' -f2-\``;
+    if (!HOST_KEY.test(key)) return `${at} must look like "ssh-ed25519 AAAA..." (key type and base64 key): pin the output of ${scan}`;
+    if (key.startsWith("ssh-rsa ")) {
+        return `${at} is an RSA key: the command provider offers only the pinned key's type, "ssh-rsa" (SHA-1 signatures), ` +
+            `which OpenSSH 8.8 and later refuse, so no step could connect; pin the host's ed25519 key instead (${scan})`;
+    }
+    return undefined;
+}
 const IFACE = /^[a-zA-Z0-9_.-]{1,15}$/;
 const SIZE = /^[1-9][0-9]*[kmg]?$/;
 const TIMESPAN = /^[1-9][0-9]*(s|sec|min|m|h)$/;
@@ -591,7 +613,8 @@ function parseNode(value: unknown, at: string, allowUnpinned: boolean, bad: (m: 
         }
     } else {
         ssh.hostKey = ssh.hostKey.split(/\s+/).slice(0, 2).join(" ");
-        if (!HOST_KEY.test(ssh.hostKey)) bad(`${at}.ssh.hostKey must look like "ssh-ed25519 AAAA..." (key type and base64 key)`);
+        const problem = hostKeyProblem(ssh.hostKey, `${at}.ssh.hostKey`, ssh.host);
+        if (problem) bad(problem);
     }
     unknownFields(sshRaw, ["host", "port", "user", "hostKey"], `${at}.ssh`, bad);
 
@@ -639,11 +662,13 @@ function parseNode(value: unknown, at: string, allowUnpinned: boolean, bad: (m: 
         }
         return { address: formatIPv4(vip), prefix: vprefix };
     });
-    unknownFields(o, ["name", "ssh", "publicIp", "internalAddress", "virtualIps"], at, bad);
+    const generation = int(o.generation, `${at}.generation`, 0, bad);
+    if (generation < 0) bad(`${at}.generation ${generation} must be 0 or more (raise it by one to run every step of the node again)`);
+    unknownFields(o, ["name", "ssh", "publicIp", "internalAddress", "virtualIps", "generation"], at, bad);
     return {
         name, ssh, internalAddress,
         publicIp: { address, prefix, interface: iface, broadcast, gateway },
-        virtualIps,
+        virtualIps, generation,
     };
 }
 

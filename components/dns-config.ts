@@ -3,7 +3,7 @@
 // `pairstore:dnsTsigSecret`. Part of parseClusterConfig: every problem names
 // the key and the fix, and all problems are reported at once.
 import {
-    HOST_KEY, HOSTNAME, NAMESPACE, int, obj, port, str, unknownFields,
+    hostKeyProblem, HOSTNAME, NAMESPACE, int, obj, port, str, unknownFields,
     type ConfigFacts, type DomainSpec, type PairSpec, type SshSpec,
 } from "./config";
 import { parseIPv4 } from "./net";
@@ -253,8 +253,9 @@ function parseBind(v: unknown, at: string, allowUnpinned: boolean, bad: (m: stri
             bad(`${at}.ssh.hostKey is missing: pin the BIND host's key (the output of \`ssh-keyscan -t ed25519 ${ssh.host || "HOST"} | cut -d' ' -f2-\`), ` +
                 `or opt out for the whole stack with \`pulumi config set ${key("allowUnpinnedHostKeys")} true\``);
         }
-    } else if (!HOST_KEY.test(ssh.hostKey)) {
-        bad(`${at}.ssh.hostKey must look like "ssh-ed25519 AAAA..." (key type and base64 key)`);
+    } else {
+        const problem = hostKeyProblem(ssh.hostKey, `${at}.ssh.hostKey`, ssh.host);
+        if (problem) bad(problem);
     }
     const server = str(o.server, `${at}.server`, ssh.host || "-", bad);
     if (o.server !== undefined && !isHost(server)) bad(`${at}.server "${server}" must be the address clients query, an IPv4 address or host name`);

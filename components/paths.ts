@@ -35,9 +35,15 @@ export const NGINX_LIVE_CONF = `${NGINX_CONF_DIR}/live/nginx.conf`;
 export const NGINX_VAR_DIR = "/var/lib/pairstore-nginx";
 /** Where the build step keeps verified source tarballs. */
 export const NGINX_SRC_CACHE = "/var/cache/pairstore/nginx";
-/** Where a tarball pushed from the controller lands (any login user may write there). */
-export function nginxUploadPath(version: string): string {
-    return `/var/tmp/pairstore/nginx-${version}.tar.gz`;
+/**
+ * Where a tarball pushed from the controller lands (any login user may write
+ * there). The name carries `host`, a digest of the node's pinned host key and
+ * generation: CopyToRemote copies again only when its source or remotePath
+ * changes, so a reinstalled node (a new host key, or a raised generation)
+ * gets the tarball again instead of a state that says it is there.
+ */
+export function nginxUploadPath(version: string, host: string): string {
+    return `/var/tmp/pairstore/nginx-${version}-${host}.tar.gz`;
 }
 /** The health endpoint of every internal port. */
 export const HEALTH_PATH = "/.pairstore/health";

@@ -56,17 +56,18 @@ export function program() {
             `pulumi config set ${SHARDS_KEY} '${JSON.stringify(shardPlan)}'`);
     }
 
+    const shardDns: ShardDns[] = [];
     if (dns) {
         const tsigSecret = dns.rfc2136 ? config.requireSecret("dnsTsigSecret") : undefined;
         // A shard is published once the pairs serving it are provisioned.
         const serving = [...new Set(shards.plan.shards.map((s) => s.pair))].map((p) => nodePairs.get(p)!).filter(Boolean);
         for (const d of dns.domains) {
-            new ShardDns(d.domain, { domain: d.domain, ttl: d.ttl, shards: shardRecords(shards.plan, pairs, d.domain) }, {
+            shardDns.push(new ShardDns(d.domain, { domain: d.domain, ttl: d.ttl, shards: shardRecords(shards.plan, pairs, d.domain) }, {
                 spec: d, rfc2136: dns.rfc2136, tsigSecret, bind: dns.bind, sshPrivateKey, checkMode: settings.checkMode,
-            }, { dependsOn: serving });
+            }, { dependsOn: serving }));
         }
     }
-    return {
+    const outputs = {
         nodes: pairs.flatMap((p) => p.nodes.map((n) => ({
             name: n.name,
             pair: p.name,
@@ -89,4 +90,19 @@ export function program() {
             names: `<shard>.image.${d.domain}`,
         })) ?? [],
     };
+    if (settings.checkMode && !pulumi.runtime.isDryRun()) {
+        // Once every step has reported, fail the run: Pulumi deletes only after a program
+        // that succeeded, so check mode never runs the delete of a removed pair, domain or step.
+        const reports: pulumi.Resource[] = [...nodePairs.values()].flatMap((p) => p.nodes.flatMap((n) => Object.values(n.steps)));
+        reports.push(...shardDns.map((d) => d.records));
+        return new Promise<never>((_, reject) => {
+            pulumi.all(reports.map((r) => r.urn)).apply(() => reject(new pulumi.RunError(CHECK_MODE_STOP)));
+        });
+    }
+    return outputs;
 }
+
+/** Why a check-mode run ends with an error. */
+export const CHECK_MODE_STOP = "check mode (pairstore:checkMode): every step reported above what it would change (lines starting \"would:\") " +
+    "and changed nothing. The run stops here on purpose, so Pulumi deletes nothing: `pulumi preview` lists what an apply would delete. " +
+    "To apply: pulumi config rm pairstore:checkMode && pulumi up";

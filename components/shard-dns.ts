@@ -61,14 +61,15 @@ export class ShardDns extends pulumi.ComponentResource {
             const rfc = backend.rfc2136;
             if (!rfc || backend.tsigSecret === undefined) throw new Error(`ShardDns ${name}: the rfc2136 backend needs the server settings and the TSIG secret`);
             server = rfc.server;
-            // Scripts run as the user running Pulumi; `root` only means "no sudo" here.
-            const opts = { user: "root", check };
+            // Scripts run as the user running Pulumi; `root` only means "no sudo" here. They claim
+            // nothing on this machine: a delete keeps the records of a zone handed to another backend.
+            const opts = { user: "root", check, owner: "" };
             const key = pulumi.secret(pulumi.output(backend.tsigSecret).apply((s) => renderTsigKeyFile(rfc.keyName, rfc.algorithm, s.trim())));
             const apply = stepCommand(stepName, rfc2136Script(plain, spec, rfc, "apply"), opts);
             this.records = new command.local.Command(`${name}-rfc2136`, {
                 create: apply,
                 update: apply,
-                delete: stepCommand(stepName, rfc2136Script(plain, spec, rfc, "delete"), { ...opts, check: false }),
+                delete: stepCommand(stepName, rfc2136Script(plain, spec, rfc, "delete"), { ...opts, check: false, delete: true }),
                 // The key only on stdin: it never appears on a command line or in the script text.
                 stdin: key,
                 // The scripts never print the key, and a rejected key must be readable; outputs stay secret.
@@ -79,13 +80,13 @@ export class ShardDns extends pulumi.ComponentResource {
             const bind = backend.bind;
             if (!bind || backend.sshPrivateKey === undefined) throw new Error(`ShardDns ${name}: the bind backend needs the BIND host and the SSH key`);
             server = bind.server;
-            const opts = { user: bind.ssh.user, check };
+            const opts = { user: bind.ssh.user, check, owner: `${name}-bind` };
             const apply = stepCommand(stepName, bindIncludeScript(plain, spec, "apply"), opts);
             this.records = new command.remote.Command(`${name}-bind`, {
                 connection: sshConnection(bind.ssh, backend.sshPrivateKey),
                 create: apply,
                 update: apply,
-                delete: stepCommand(stepName, bindIncludeScript(plain, spec, "delete"), { ...opts, check: false }),
+                delete: stepCommand(stepName, bindIncludeScript(plain, spec, "delete"), { ...opts, check: false, delete: true }),
                 // The include file's text: `pulumi preview --diff` shows the records that change.
                 stdin: renderZoneInclude(plain),
                 logging: "stdoutAndStderr",

@@ -38,7 +38,7 @@ export class StorageNode extends pulumi.ComponentResource {
     private readonly pending: StepSpec[];
     private readonly resourceName: string;
     private readonly connection: command.types.input.remote.ConnectionArgs;
-    private readonly cmdOpts: { user: string; check: boolean };
+    private readonly cmdOpts: { user: string; check: boolean; generation: number };
 
     /**
      * Registers the node's "base" steps; `opts.dependsOn` holds back the first
@@ -52,7 +52,7 @@ export class StorageNode extends pulumi.ComponentResource {
         this.resourceName = name;
         const { node, settings } = args;
         this.connection = sshConnection(node.ssh, sshPrivateKey);
-        this.cmdOpts = { user: node.ssh.user, check: settings.checkMode };
+        this.cmdOpts = { user: node.ssh.user, check: settings.checkMode, generation: node.generation };
         let previous: pulumi.Input<pulumi.Resource>[] = [];
         if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);
         const steps = nodeSteps(settings, node, args.peer, {
@@ -77,25 +77,27 @@ export class StorageNode extends pulumi.ComponentResource {
         let last: StepResource | undefined;
         for (const step of steps) {
             const name = `${this.resourceName}-${step.name}`;
-            const opts = { parent: this, dependsOn: previous };
+            const resourceOpts = { parent: this, dependsOn: previous };
             if (step.copy) {
                 // A file from the machine running the program (the nginx tarball); re-copied when its bytes change.
                 last = new command.remote.CopyToRemote(name, {
                     connection: this.connection,
                     source: new pulumi.asset.FileAsset(step.copy.localPath),
                     remotePath: step.copy.remotePath,
-                }, opts);
+                }, resourceOpts);
             } else {
-                const script = stepCommand(step.name, step.script, this.cmdOpts);
+                // The resource name owns what the step manages on the host (see ScriptOptions.owner).
+                const opts = { ...this.cmdOpts, owner: name };
+                const script = stepCommand(step.name, step.script, opts);
                 last = new command.remote.Command(name, {
                     connection: this.connection,
                     create: script,
                     update: script,
-                    delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...this.cmdOpts, check: false }),
+                    delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...opts, check: false, delete: true }),
                     stdin: step.stdin,
                     logging: step.secret ? "none" : "stdoutAndStderr",
                     addPreviousOutputInEnv: false,
-                }, { ...opts, additionalSecretOutputs: step.secret ? ["stdout", "stderr"] : undefined });
+                }, { ...resourceOpts, additionalSecretOutputs: step.secret ? ["stdout", "stderr"] : undefined });
             }
             this.steps[step.name] = last;
             previous = [last];

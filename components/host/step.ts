@@ -37,12 +37,28 @@ export interface StepSpec {
 export const PHASES = ["base", "merge", "activate"] as const;
 export type StepPhase = (typeof PHASES)[number];
 
-/** Options of a rendered command. */
-export interface CommandOptions {
-    /** Login user; anything but root runs the script through `sudo -n`. */
-    user: string;
+/** Options of a rendered script. */
+export interface ScriptOptions {
     /** Render in check mode: report what would change, change nothing. */
     check: boolean;
+    /**
+     * Who owns what the step manages on the host (the resource's name): a
+     * delete removes a path only while it still belongs to its step, so the
+     * delete of a renamed or moved step never removes what its successor
+     * (created first) now manages. "" for steps that run on the machine
+     * running Pulumi, which claim nothing. Default: the step name.
+     */
+    owner?: string;
+    /** The node's generation: raising it changes every script of the node, so every step runs again. */
+    generation?: number;
+    /** A delete script: it runs only while the step still owns what it manages (files/steps/delete-guard.sh). */
+    delete?: boolean;
+}
+
+/** Options of a rendered command. */
+export interface CommandOptions extends ScriptOptions {
+    /** Login user; anything but root runs the script through `sudo -n`. */
+    user: string;
 }
 
 /** The SSH connection of a remote.Command: the pinned host key, the private key kept secret, retries while a host boots. */
@@ -59,15 +75,19 @@ export function sshConnection(ssh: SshSpec, privateKey: pulumi.Input<string>): c
 }
 
 /** The full script text of a step body: prelude, body, final changed/ok line. */
-export function stepScript(name: string, body: string, check: boolean): string {
-    const prelude = render("steps/prelude.sh", { step: shq(name) });
+export function stepScript(name: string, body: string, opts: ScriptOptions): string {
     // CHECK lives in the script text: sshd drops environment it does not AcceptEnv.
-    return prelude.replace(/^CHECK=0$/m, `CHECK=${check ? 1 : 0}`) + body + readTemplate("steps/finish.sh");
+    const prelude = render("steps/prelude.sh", {
+        step: shq(name), check: opts.check ? 1 : 0, owner: shq(opts.owner ?? name), generation: opts.generation ?? 0,
+    });
+    return opts.delete
+        ? prelude + readTemplate("steps/delete-guard.sh") + body + readTemplate("steps/delete-finish.sh")
+        : prelude + body + readTemplate("steps/finish.sh");
 }
 
 /** The command line remote.Command runs: the script as one `bash -c` word. */
 export function stepCommand(name: string, body: string, opts: CommandOptions): string {
-    const cmd = `bash -c ${shq(stepScript(name, body, opts.check))}`;
+    const cmd = `bash -c ${shq(stepScript(name, body, opts))}`;
     return opts.user === "root" ? cmd : `sudo -n ${cmd}`;
 }
 

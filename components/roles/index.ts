@@ -27,7 +27,7 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
         ...packagesRole(settings),
         ...kernelRole(settings),
         ...logsRole(settings),
-        ...nginxBuildRole(settings),
+        ...nginxBuildRole(settings, node),
         ...nginxSitesRole(settings, node, peer, secrets),
         logsRetireStep(settings),
         ...replication.filter((s) => (s.phase ?? "base") === "base"),

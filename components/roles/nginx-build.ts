@@ -1,7 +1,7 @@
 // nginx built from source on the node: a pinned version and sha256, the
 // tarball downloaded on the host or pushed from the machine running the
 // program, configured with the operator's module flags and pairstore's paths.
-import type { ClusterSpec } from "../config";
+import type { ClusterSpec, NodeSpec } from "../config";
 import { copyStep, type StepSpec } from "../host/step";
 import { digest, render, shq, shqList } from "../host/template";
 import {
@@ -38,10 +38,10 @@ export function nginxBuildId(spec: Pick<ClusterSpec, "nginx">): string {
     return digest(spec.nginx.version, spec.nginx.sha256, ...nginxConfigureFlags(spec));
 }
 
-/** Steps: push the tarball (when `nginx.sourceFile` is set), then build and install. */
-export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">): StepSpec[] {
+/** Steps: push the tarball to `node` (when `nginx.sourceFile` is set), then build and install. */
+export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">, node: Pick<NodeSpec, "ssh" | "generation">): StepSpec[] {
     const { nginx } = spec;
-    const uploaded = nginx.sourceFile ? nginxUploadPath(nginx.version) : "";
+    const uploaded = nginx.sourceFile ? nginxUploadPath(nginx.version, digest(node.ssh.hostKey ?? "", String(node.generation)).slice(0, 8)) : "";
     const steps: StepSpec[] = [];
     if (nginx.sourceFile) {
         steps.push(copyStep("nginx-source", { localPath: nginx.sourceFile, remotePath: uploaded, sha256: nginx.sha256 }));

@@ -14,6 +14,13 @@ for tool in named-checkzone named-checkconf rndc perl; do
 done
 [ -f "$ZONE_FILE" ] || fail "zone file $ZONE_FILE of zone $ZONE does not exist on this host: set pairstore:dns.domains.$DOMAIN.zoneFile to the zone's master file (named-checkconf -p shows it)"
 src=$(read_stdin)
+if [ "$MODE" = delete ] && rndc zonestatus "$ZONE" 2>/dev/null | grep -qx 'dynamic: yes'; then
+    # The zone takes dynamic updates now: it was handed to another publisher
+    # (the rfc2136 backend), which owns its records. The include file is not
+    # read for a dynamic zone's records, and a reload would fail: leave both.
+    echo "kept: zone $ZONE is a dynamic zone now; its records of $DOMAIN belong to the backend that updates it, $INCLUDE stays as it is"
+    exit 0
+fi
 if [ "$MODE" = delete ]; then
     # stdin still holds the records last applied: write the include without them.
     cat > "$src" <<'EMPTY'

@@ -45,6 +45,16 @@ send_update() {
 
 # The key first: a rejected key is an error even when no record has to change.
 printf 'server %s %s\nzone %s\nprereq yxdomain %s\nsend\n' "$SERVER" "$PORT" "$ZONE" "$ZONE" > "$_tmp/keycheck"
+if [ "$MODE" = delete ] && ! out=$(nsupdate -v -t 15 -k "$keyfile" "$_tmp/keycheck" 2>&1); then
+    case "$out" in
+        *REFUSED*|*NOTAUTH*|*NOTZONE*)
+            # The zone no longer takes this key's updates: it was handed to another
+            # publisher (the bind backend needs a static zone), which owns its
+            # records now. Deleting them is not ours to do.
+            echo "kept: zone $ZONE on $SERVER:$PORT no longer takes updates from key \"$KEY_NAME\" ($(printf '%s' "$out" | tr '\n' ' ')): its records of $DOMAIN belong to whoever publishes the zone now"
+            exit 0 ;;
+    esac
+fi
 send_update "$_tmp/keycheck"
 
 # current_records: "<name> <ttl> <ip> <ip>" for every name of the want list that has A records.

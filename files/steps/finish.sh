@@ -1,2 +1,3 @@
 
+claim "step:$STEP"
 if [ "$changed" = 1 ]; then echo changed; else echo ok; fi

@@ -5,8 +5,10 @@ set -euo pipefail
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 umask 022
-CHECK=0
+CHECK={{check}}
 STEP={{step}}
+OWNER={{owner}}
+# Node generation {{generation}}: raising it in the stack config runs every step again.
 STATE_DIR=/var/lib/pairstore
 changed=0
 _tmp=$(mktemp -d /tmp/pairstore-step.XXXXXX)
@@ -52,3 +54,23 @@ install_file() {
 handler_due() { [ "$(cat "$STATE_DIR/handlers/$1" 2>/dev/null || true)" != "$2" ]; }
 handler_done() { mkdir -p "$STATE_DIR/handlers"; echo "$2" > "$STATE_DIR/handlers/$1"; }
 
+# Ownership: every step claims its name on the host (finish.sh) for the
+# resource that runs it (OWNER). When a step is renamed or moves (a renamed
+# node, another parent), the engine creates the new resource first and
+# deletes the old one after it: the old delete then finds its step claimed by
+# its successor and leaves the host alone (delete-guard.sh).
+# Steps that run on the machine running Pulumi have no OWNER: they claim nothing.
+#   claim KEY     records OWNER as KEY's owner (not in check mode)
+#   owned KEY     true when KEY belongs to OWNER, or to nobody (managed before claims existed)
+#   owner_of KEY  the owner of KEY
+#   release KEY   forgets KEY's owner
+_owner_file() { printf '%s/owners/%s' "$STATE_DIR" "${1//[^A-Za-z0-9._-]/_}"; }
+owner_of() { local f who=; f=$(_owner_file "$1"); [ ! -f "$f" ] || read -r who _ < "$f"; printf '%s' "$who"; }
+owned() { local who; [ -n "$OWNER" ] || return 0; who=$(owner_of "$1"); [ -z "$who" ] || [ "$who" = "$OWNER" ]; }
+claim() {
+    [ "$CHECK" = 1 ] || [ -z "$OWNER" ] && return 0
+    local f; f=$(_owner_file "$1")
+    [ "$(owner_of "$1")" = "$OWNER" ] && return 0
+    mkdir -p "$STATE_DIR/owners" && printf '%s %s\n' "$OWNER" "$1" > "$f.tmp" && mv -f "$f.tmp" "$f"
+}
+release() { owned "$1" && rm -f "$(_owner_file "$1")"; return 0; }

@@ -33,7 +33,7 @@ async function main() {
     const src = hosts.find((h) => h.name === from);
     const dst = hosts.find((h) => h.name === to);
     if (!src || !dst) throw new Error(`no lab host ${!src ? from : to}`);
-    const replication = JSON.parse(labStack().config["pairstore:replication"] ?? "{}");
+    const replication = JSON.parse(labStack()["pairstore:replication"]?.value ?? "{}");
     const delay = replication.delay ?? DEFAULTS.replication.delay;
 
     const rels = layoutPaths(tag("bench"), files);

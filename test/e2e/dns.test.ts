@@ -11,7 +11,8 @@ import { locate, shardNames } from "../../components/layout";
 import { planShards, planToConfig } from "../../components/shards";
 import { dnsDigAll, labDnsServer } from "./dns-env";
 import { applyLab, labOutputs, labStack } from "../lab/lab";
-import { LAB_DOMAINS, LAB_PAIRS } from "../lab/topology";
+import { labTsigSecret, restoreLabZone, setLabZoneDynamic } from "../lab/dns";
+import { LAB_DOMAINS, LAB_PAIRS, labDnsHost } from "../lab/topology";
 import { describeLab, labReady, onHost } from "./lab-env";
 
 const PAIRS = LAB_PAIRS.map((p) => p.name);
@@ -144,7 +145,7 @@ describeLab("shard DNS on the lab's DNS server", () => {
         expect(execFileSync("dig", ["+short", `@${labDnsServer()}`, `www.${com.name}`]).toString().trim()).not.toBe("");
 
         // example.org (bind) goes, with its DNS settings: its include file is emptied, the zone reloaded and still served.
-        const dns = JSON.parse(labStack().config["pairstore:dns"]);
+        const dns = JSON.parse(labStack()["pairstore:dns"].value);
         delete dns.domains[org.name];
         const noOrg = await applyLab({ domains: [com], dns });
         expect(noOrg.ok, failures(noOrg)).toBe(true);
@@ -158,6 +159,36 @@ describeLab("shard DNS on the lab's DNS server", () => {
         const back = await applyLab();
         expect(back.ok, failures(back)).toBe(true);
         expect(dnsDigAll(Object.keys(expected(DEFAULT_PLAN)))).toEqual(expected(DEFAULT_PLAN));
+    });
+
+    it("switching a domain between the rfc2136 and bind backends keeps its records: the old backend's delete leaves them to the new one", async () => {
+        const com = LAB_DOMAINS[0].name;
+        const want = Object.fromEntries(Object.entries(expected(DEFAULT_PLAN)).filter(([n]) => n.endsWith(`.image.${com}`)));
+        try {
+            // The administrator makes example.com a static zone, then the stack moves it to the bind backend.
+            await setLabZoneDynamic(labDnsHost(), com, false);
+            const dns = JSON.parse(labStack()["pairstore:dns"].value);
+            dns.domains[com] = { backend: "bind", zoneFile: "/var/lib/bind/db.example.com" };
+            const toBind = await applyLab({ dns });
+            expect(toBind.ok, failures(toBind)).toBe(true);
+            expect(toBind.created).toContain(`${com}-bind`);
+            expect(toBind.deleted).toContain(`${com}-rfc2136`);
+            expect(toBind.log).toContain(`[${com}-rfc2136] kept: zone ${com}`);
+            expect(dnsDigAll(Object.keys(want))).toEqual(want);
+
+            // And back: the zone takes dynamic updates again, the stack returns to rfc2136.
+            await setLabZoneDynamic(labDnsHost(), com, true);
+            const toRfc = await applyLab();
+            expect(toRfc.ok, failures(toRfc)).toBe(true);
+            expect(toRfc.created).toContain(`${com}-rfc2136`);
+            expect(toRfc.deleted).toContain(`${com}-bind`);
+            expect(toRfc.log).toContain(`[${com}-bind] kept: zone ${com} is a dynamic zone now`);
+            expect(dnsDigAll(Object.keys(want))).toEqual(want);
+        } finally {
+            await restoreLabZone(labDnsHost(), labTsigSecret(), com);
+            const back = await applyLab();
+            expect(back.ok, failures(back)).toBe(true);
+        }
     });
 
     it("stores a file with PUT on its pair's internal port and serves it through its shard name", async () => {

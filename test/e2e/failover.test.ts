@@ -6,7 +6,7 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { applyLab, labHeartbeatAuthKey } from "../lab/lab";
+import { applyCheck, applyLab, labHeartbeatAuthKey } from "../lab/lab";
 import { LAB_DIR, PUBLIC_GATEWAY, startHost, stopHost } from "../lab/hosts";
 import { ensureProbeFile, servedBy, waitServedBy } from "../lab/probe";
 import { LAB_HEARTBEAT, labVirtualIp } from "../lab/topology";
@@ -112,7 +112,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
         expect(took).toBeLessThanOrEqual(limit);
         await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
         expect(await onHost(B, "cat /run/pairstore/failover-status")).toMatch(/^held: heartbeat held down: nginx fails its health check/);
-        expect(await onHost(B, "journalctl -u pairstore-failover.service --no-pager -q -n 20")).toMatch(/stopping heartbeat, the peer takes this node's IPs/);
+        expect(await onHost(B, `journalctl -u pairstore-failover.service --no-pager -q --since=@${Math.floor(since / 1000) - 1}`)).toMatch(/stopping heartbeat, the peer takes this node's IPs/);
         expect(await holds(A, "eth1", PUBLIC[B])).toBe(true);
         // A's own IP stays with A
         expect(await servedBy(PUBLIC[A])).toBe(A);
@@ -193,7 +193,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
         expect(await onHost(A, "grep -c ' sha1 ' /etc/ha.d/authkeys")).toBe("1");
         expect(await onHost(A, `grep -cF -- ${JSON.stringify(key)} /etc/ha.d/authkeys`)).toBe("1");
         // a check-mode run hands every step its stdin again, the secret one included
-        const checked = await applyLab({ checkMode: "true" });
+        const checked = await applyCheck();
         const put = await applyLab();
         for (const r of [first, checked, put]) {
             expect(JSON.stringify(r)).not.toContain(key);

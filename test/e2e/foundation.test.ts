@@ -2,7 +2,7 @@
 // mounts and the log timer, idempotence, reboot, drift detection, bad config.
 import { beforeAll, expect, it } from "vitest";
 import { DEFAULT_SYSCTL } from "../../components/config";
-import { applyLab, labStack } from "../lab/lab";
+import { applyCheck, applyLab, labStack } from "../lab/lab";
 import { rebootHost } from "../lab/hosts";
 import { LAB_DOMAINS, LAB_NOFILE } from "../lab/topology";
 import { describeLab, labHosts, labReady, onHost } from "./lab-env";
@@ -112,7 +112,7 @@ describeLab("foundation on the lab hosts", () => {
         // A shrunk tmpfs, not an unmounted one: systemd itself remounts an fstab
         // entry when a unit that RequiresMountsFor it starts (the log timer).
         await onHost(node, "sysctl -q -w net.ipv4.tcp_keepalive_time=999 && mount -o remount,size=32m /var/log/nginx/image.example.org");
-        const check = await applyLab({ checkMode: "true" });
+        const check = await applyCheck();
         expect(check.ok).toBe(true);
         expect(check.stdout[`${node}-sysctl`]).toContain("would: set net.ipv4.tcp_keepalive_time = 1800 (now 999)");
         expect(check.stdout[`${node}-logs-mounts`]).toContain("would: resize tmpfs /var/log/nginx/image.example.org to 64m (was 32768k)");
@@ -131,7 +131,7 @@ describeLab("foundation on the lab hosts", () => {
     });
 
     it("undoes a pair's steps when it leaves the stack, and restores it when it comes back", async () => {
-        const pairs = JSON.parse(labStack().config["pairstore:pairs"]);
+        const pairs = JSON.parse(labStack()["pairstore:pairs"].value);
         await onHost("node-2b", "echo 'GET /kept HTTP/1.1' >> /var/log/nginx/image.example.com/access.log");
         const shrunk = await applyLab({ pairs: pairs.slice(0, 1) });
         expect(shrunk.ok, shrunk.failed.map((f) => f.message).join("\n")).toBe(true);

@@ -32,3 +32,16 @@ export async function onHost(name: string, command: string): Promise<string> {
 }
 
 export { labHosts };
+
+/** The journal's cursor on `name` now: read what is logged after it with `journalSince` (never a fixed last-N-lines window). */
+export async function journalCursor(name: string): Promise<string> {
+    const out = await onHost(name, "journalctl -n 1 -q --no-pager --show-cursor -o cat");
+    const cursor = /^-- cursor: (.+)$/m.exec(out)?.[1];
+    if (!cursor) throw new Error(`${name}: no journal cursor in ${JSON.stringify(out.slice(-200))}`);
+    return cursor;
+}
+
+/** What `name`'s journal holds after `cursor` (message text only), optionally for one unit. */
+export async function journalSince(name: string, cursor: string, unit?: string): Promise<string> {
+    return onHost(name, `journalctl --after-cursor=${JSON.stringify(cursor)} -q --no-pager -o cat${unit ? ` -u ${unit}` : ""}`);
+}

@@ -5,8 +5,8 @@ import { beforeAll, expect, it } from "vitest";
 import { DEFAULTS } from "../../components/config";
 import { DELETE_SETTLE_SECONDS } from "../../components/roles/replication";
 import { startHost, stopHost, sshRun } from "../lab/hosts";
-import { applyLab } from "../lab/lab";
-import { describeLab, labHosts, labReady, onHost } from "./lab-env";
+import { applyCheck, applyLab } from "../lab/lab";
+import { describeLab, journalCursor, journalSince, labHosts, labReady, onHost } from "./lab-env";
 import {
     arrivalScript, inventory, layoutPaths, present, rootOf, stamps, storeFiles, tag, waitFor, writerScript,
 } from "./replication-helpers";
@@ -86,27 +86,33 @@ describeLab("replication inside a pair on the lab hosts", () => {
 
         // The disk is wiped while lsyncd runs on B: its delete events must not reach A.
         // (again if a transfer landed in the middle)
-        await onHost(B, `for i in 1 2 3; do rm -rf ${rootOf(DOMAIN)} 2>/dev/null && break; sleep 0.2; done; [ ! -e ${rootOf(DOMAIN)} ]`);
-        await new Promise((r) => setTimeout(r, DELAY_MS + DELETE_SETTLE_SECONDS * 1000 + 4000));
-        expect(await inventory(A, DOMAIN)).toEqual(before);
-        expect(await onHost(B, "journalctl -u pairstore-lsyncd --no-pager -n 500")).toContain("not replaying deletes to the peer");
+        const cursor = await journalCursor(B);
+        try {
+            await onHost(B, `for i in 1 2 3; do rm -rf ${rootOf(DOMAIN)} 2>/dev/null && break; sleep 0.2; done; [ ! -e ${rootOf(DOMAIN)} ]`);
+            await new Promise((r) => setTimeout(r, DELAY_MS + DELETE_SETTLE_SECONDS * 1000 + 4000));
+            expect(await inventory(A, DOMAIN)).toEqual(before);
+            expect(await journalSince(B, cursor, "pairstore-lsyncd")).toContain("not replaying deletes to the peer");
 
-        // Check mode shows the drift; applying again puts the root back and refills it from A.
-        const check = await applyLab({ checkMode: "true" });
-        expect(check.ok).toBe(true);
-        expect(check.stdout[`${B}-replication-dirs`]).toContain(`would: create ${rootOf(DOMAIN)}`);
-        const fix = await applyLab();
-        expect(fix.ok, fix.failed.map((f) => f.message).join("\n")).toBe(true);
-        expect(fix.stdout[`${B}-replication-dirs`]).toContain("restart pairstore-lsyncd.service");
-        expect(await waitFor(async () => (await inventory(B, DOMAIN)).size >= before.size, 30_000, 500)).toBeGreaterThanOrEqual(0);
-        const after = await inventory(B, DOMAIN);
-        for (const [rel, sum] of before) expect(after.get(rel), rel).toBe(sum);
-        expect(await inventory(A, DOMAIN)).toEqual(before);
-        // and replication works on the new root (lsyncd may still be busy with its
-        // startup refill here, so this checks that it arrives, not the latency:
-        // the delay + 1 s bound is the test above)
-        const rels = layoutPaths(tag("after-wipe"), 1);
-        expect((await lags(B, A, rels)).every((x) => x <= DELAY_MS + 10_000)).toBe(true);
+            // Check mode shows the drift; applying again puts the root back and refills it from A.
+            const check = await applyCheck();
+            expect(check.ok).toBe(true);
+            expect(check.stdout[`${B}-replication-dirs`]).toContain(`would: create ${rootOf(DOMAIN)}`);
+            const fix = await applyLab();
+            expect(fix.ok, fix.failed.map((f) => f.message).join("\n")).toBe(true);
+            expect(fix.stdout[`${B}-replication-dirs`]).toContain("restart pairstore-lsyncd.service");
+            expect(await waitFor(async () => (await inventory(B, DOMAIN)).size >= before.size, 30_000, 500)).toBeGreaterThanOrEqual(0);
+            const after = await inventory(B, DOMAIN);
+            for (const [rel, sum] of before) expect(after.get(rel), rel).toBe(sum);
+            expect(await inventory(A, DOMAIN)).toEqual(before);
+            // and replication works on the new root (lsyncd may still be busy with its
+            // startup refill here, so this checks that it arrives, not the latency:
+            // the delay + 1 s bound is the test above)
+            const rels = layoutPaths(tag("after-wipe"), 1);
+            expect((await lags(B, A, rels)).every((x) => x <= DELAY_MS + 10_000)).toBe(true);
+        } finally {
+            // B's root comes back whatever failed above, so the next test starts from a whole pair.
+            if ((await sshRun(host(B), `[ -e ${rootOf(DOMAIN)}/.pairstore-replica ]`)).code !== 0) await applyLab();
+        }
     });
 
     it("refuses rsync to B from any address but A's", async () => {

@@ -1,27 +1,37 @@
 // npm run lab | lab:outputs | lab:check | lab:down
-import { applyLab, applyLabWithPulumi, engine, labDown, labHostsUp, labOutputs } from "./lab";
+import { applyLab, applyLabWithPulumi, driftReport, engine, labDown, labHostsUp, labOutputs } from "./lab";
 
 async function up(check: boolean) {
     await labHostsUp();
-    const overrides = check ? { checkMode: "true" } : {};
+    const overrides = check ? { checkMode: true } : {};
     if (engine() === "pulumi") {
         console.log("lab: applying with the Pulumi CLI (pulumi up on a local file backend)");
         applyLabWithPulumi(overrides);
         return;
     }
-    console.log("lab: the Pulumi CLI is not on PATH; applying with pairstore's executing harness (the same program, its steps run over SSH)");
+    console.log("lab: the Pulumi CLI is not on PATH; applying with pairstore's engine (test/engine: the same program, its steps run over SSH with the command provider's rules)");
+    if (check) return checkLab();
     const result = await applyLab(overrides, { echo: true });
     const ran = result.created.length + result.updated.length;
     console.log(`lab: ${result.created.length} created, ${result.updated.length} updated, ${result.deleted.length} deleted, ` +
         `${result.unchanged.length} unchanged; ${result.changedSteps.length} of ${ran} steps that ran changed something`);
-    if (check) {
-        const drift = Object.entries(result.stdout).flatMap(([step, out]) => out.split("\n").filter((l) => l.startsWith("would:")).map((l) => `  ${step}: ${l}`));
-        console.log(drift.length ? `lab: drift found (run \`npm run lab\` to put it back):\n${drift.join("\n")}` : "lab: no drift");
-    }
     if (!result.ok) {
         for (const f of result.failed) console.error(`lab: FAILED ${f.name}: ${f.message}`);
         process.exitCode = 1;
     }
+}
+
+/** Drift check: every step in check mode, then a preview for what an apply would delete. Exit 0: no drift, 2: drift, 1: failure. */
+async function checkLab() {
+    const report = await driftReport();
+    for (const f of report.failed) console.error(`lab: FAILED ${f.name}: ${f.message}`);
+    if (report.failed.length > 0) {
+        process.exitCode = 1;
+        return;
+    }
+    const lines = [...report.drift.map((d) => `  ${d.step}: ${d.line}`), ...report.deletes.map((d) => `  ${d}: would be deleted`)];
+    console.log(lines.length ? `lab: drift found (run \`npm run lab\` to put it back):\n${lines.join("\n")}` : "lab: no drift");
+    if (lines.length > 0) process.exitCode = 2;
 }
 
 async function main(cmd: string | undefined) {

@@ -91,3 +91,45 @@ export async function ensureLabDns(host: LabHost, tsigSecret: string): Promise<v
     // named answers once it has loaded the zones.
     await must(`for i in $(seq 50); do dig +short +norec @127.0.0.1 ${LAB_DNS_ZONES[0].zone} SOA | grep -q . && exit 0; sleep 0.2; done; echo "named does not answer" >&2; exit 1`);
 }
+
+/**
+ * Hands a lab zone to the other backend's kind, as a DNS administrator would
+ * before switching pairstore:dns.domains.<zone>.backend: dynamic (updates
+ * signed with the lab key, for rfc2136) or static (the master file, for bind).
+ * A dynamic zone's journal is written into its master file first.
+ */
+export async function setLabZoneDynamic(host: LabHost, zone: string, dynamic: boolean): Promise<void> {
+    const policy = dynamic ? `update-policy { grant ${LAB_TSIG_KEY_NAME} zonesub A; };` : "allow-update { none; };";
+    const script = [
+        "set -e",
+        `export Z=${zone} POLICY='${policy}'`,
+        dynamic ? "" : 'rndc sync -clean "$Z"',
+        String.raw`perl -0pi -e 's/(zone "\Q$ENV{Z}\E" \{[^}]*?)(?:update-policy \{[^}]*\};|allow-update \{[^}]*\};)/$1$ENV{POLICY}/s' /etc/bind/named.conf.local`,
+        "named-checkconf -z >/dev/null",
+        "systemctl restart named",
+        `for i in $(seq 50); do rndc zonestatus "$Z" 2>/dev/null | grep -qx 'dynamic: ${dynamic ? "yes" : "no"}' && exit 0; sleep 0.2; done`,
+        `echo "zone $Z did not come back ${dynamic ? "dynamic" : "static"}" >&2; exit 1`,
+    ].filter(Boolean).join("\n");
+    const r = await sshRun(host, "bash -s", script);
+    if (r.code !== 0) throw new Error(`lab: ${host.name}: switching zone ${zone} failed: ${r.stderr || r.stdout}`);
+}
+
+/**
+ * Puts a lab zone back as `npm run lab` makes it: named's config, and a
+ * dynamic zone's master file without a pairstore $INCLUDE line it no longer uses.
+ */
+export async function restoreLabZone(host: LabHost, tsigSecret: string, zone: string): Promise<void> {
+    await ensureLabDns(host, tsigSecret);
+    const z = LAB_DNS_ZONES.find((x) => x.zone === zone)!;
+    if (z.backend !== "rfc2136") return;
+    const script = [
+        "set -e",
+        `f=${z.file}`,
+        String.raw`grep -q '^\$INCLUDE' "$f" || exit 0`,
+        `rndc freeze ${zone}`,
+        String.raw`sed -i -e '/^; shard records of .*, written by pairstore$/d' -e '/^\$INCLUDE /d' "$f"`,
+        `rndc thaw ${zone}`,
+    ].join("\n");
+    const r = await sshRun(host, "bash -s", script);
+    if (r.code !== 0) throw new Error(`lab: ${host.name}: restoring zone ${zone} failed: ${r.stderr || r.stdout}`);
+}

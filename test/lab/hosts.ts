@@ -994,6 +994,20 @@ async function unplugHost(name: string): Promise<void> {
   }
 }
 
+/**
+ * Reinstalls a host as an operator would: powered off, its disk replaced by a
+ * fresh copy of the base image (new SSH host keys and machine id, nothing
+ * pairstore installed), booted again. labHostsUp then pins its new host key.
+ */
+export async function reinstallHost(h: LabHost): Promise<void> {
+  await stopHost(h.name, { hard: true });
+  const dir = hostDir(h.name);
+  const merged = path.join(dir, "merged");
+  if (isMounted(merged)) await run("umount", [merged]);
+  for (const d of ["upper", "work"]) fs.rmSync(path.join(dir, d), { recursive: true, force: true });
+  await startHost(h);
+}
+
 export async function rebootHost(h: LabHost): Promise<void> {
   await stopHost(h.name);
   await startHost(h);

@@ -4,8 +4,10 @@ import { execFileSync, spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
 import { DEFAULTS } from "../../components/config";
+import { CHECK_MODE_STOP } from "../../components/program";
 import * as path from "path";
-import { runStack, type RunResult } from "../harness";
+import { runStack, type RunResult, type StackConfig } from "../engine";
+import { configValue } from "../engine/project";
 import {
     LAB_DIR, assertRootLinux, destroyAll, ensureBase, ensureLabKey, ensureOuterPackages, hostKey, startHost,
 } from "./hosts";
@@ -18,8 +20,8 @@ const STATE_FILE = path.join(LAB_DIR, `state-${LAB_STACK}.json`);
 const OUTPUTS_FILE = path.join(LAB_DIR, `outputs-${LAB_STACK}.json`);
 
 /** Which engine applies the program. */
-export function engine(): "pulumi" | "harness" {
-    return spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0 ? "pulumi" : "harness";
+export function engine(): "pulumi" | "pairstore" {
+    return spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0 ? "pulumi" : "pairstore";
 }
 
 /** Creates (or restarts) the lab hosts and writes the lab stack config. */
@@ -109,36 +111,89 @@ export function ensureNginxSource(): string {
     return file;
 }
 
-/** The lab stack's config (written by labHostsUp), with optional overrides of `pairstore:` keys. */
-export function labStack(overrides: Record<string, unknown> = {}) {
+/** The lab stack's config (written by labHostsUp), with optional overrides of `pairstore:` keys (undefined removes a key). */
+export function labStack(overrides: Record<string, unknown> = {}): StackConfig {
     if (!existsSync(STACK_FILE)) throw new Error("the lab is not set up: run `npm run lab` first");
-    const stack = JSON.parse(readFileSync(STACK_FILE, "utf8")) as { config: Record<string, string>; secretKeys: string[] };
+    const stack = JSON.parse(readFileSync(STACK_FILE, "utf8")) as StackConfig;
     for (const [k, v] of Object.entries(overrides)) {
-        if (v === undefined) delete stack.config[`pairstore:${k}`];
-        else stack.config[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+        const key = `pairstore:${k}`;
+        // A secret stays a secret when a test overrides its value.
+        if (v === undefined) delete stack[key];
+        else stack[key] = configValue(v, stack[key]?.secret ?? false);
     }
     return stack;
 }
 
-/** Applies the program to the lab with the executing harness; a successful apply records the stack outputs, as Pulumi does. */
+/** Applies the program to the lab with pairstore's engine; a successful apply records the stack outputs, as Pulumi does. */
 export async function applyLab(overrides: Record<string, unknown> = {}, opts: { echo?: boolean; preview?: boolean } = {}): Promise<RunResult> {
-    const stack = labStack(overrides);
-    const result = await runStack(LAB_STACK, STATE_FILE, stack.config, stack.secretKeys, opts);
+    const result = await runStack(LAB_STACK, STATE_FILE, labStack(overrides), opts);
     if (result.ok && !opts.preview) writeFileSync(OUTPUTS_FILE, JSON.stringify(result.outputs, null, 1));
     return result;
 }
 
-/** Applies the program to the lab with the Pulumi CLI (local file backend under the lab dir). */
-export function applyLabWithPulumi(overrides: Record<string, unknown> = {}): void {
-    const stack = labStack(overrides);
-    const env = pulumiEnv();
-    const run = (args: string[], input?: string) => execFileSync("pulumi", args, { cwd: ROOT, env, input, stdio: [input === undefined ? "inherit" : "pipe", "inherit", "inherit"] });
-    run(["stack", "select", "--create", LAB_STACK]);
-    for (const [k, v] of Object.entries(stack.config)) {
-        if (stack.secretKeys.includes(k)) run(["config", "set", "--secret", k], v);
-        else run(["config", "set", k, v]);
+/** What a drift check found. */
+export interface DriftReport {
+    /** Lines a step printed about what it would change. */
+    drift: Array<{ step: string; line: string }>;
+    /** Resources an apply would delete (the program no longer declares them). */
+    deletes: string[];
+    /** Real failures (the check-mode stop itself is expected and left out). */
+    failed: RunResult["failed"];
+}
+
+/**
+ * A drift check of the lab, as a user runs it with the Pulumi CLI: an apply
+ * with pairstore:checkMode (every step reports, nothing changes, and the run
+ * stops before Pulumi's deletes), then a preview for what an apply would delete.
+ */
+export async function driftReport(overrides: Record<string, unknown> = {}): Promise<DriftReport> {
+    const check = await applyCheck(overrides);
+    const preview = await applyLab({ ...overrides, checkMode: true }, { preview: true });
+    const drift = Object.entries(check.stdout).flatMap(([step, out]) => out.split("\n").filter((l) => l.startsWith("would:")).map((line) => ({ step, line })));
+    return { drift, deletes: preview.deleted, failed: [...check.failed, ...preview.failed] };
+}
+
+/** An apply in check mode; the run's deliberate stop before Pulumi's deletes is not counted as a failure. */
+export async function applyCheck(overrides: Record<string, unknown> = {}): Promise<RunResult> {
+    const r = await applyLab({ ...overrides, checkMode: true });
+    const failed = r.failed.filter((f) => !f.message.includes(CHECK_MODE_STOP));
+    return { ...r, failed, ok: failed.length === 0 && r.failed.length > 0 };
+}
+
+/** One Pulumi CLI invocation: its arguments and what it reads on stdin. */
+export interface CliCall {
+    args: string[];
+    stdin?: string;
+}
+
+/**
+ * The `pulumi config` calls that make a stack's config equal `want`, given the
+ * keys it has now: secrets one by one on stdin (never on a command line),
+ * everything else in one `set-all --json` (structured values as objectValue,
+ * so a list stays a list), and `rm` for every key no longer wanted.
+ */
+export function pulumiConfigCalls(stack: string, want: StackConfig, have: string[]): CliCall[] {
+    const calls: CliCall[] = [];
+    for (const k of have.filter((k) => !(k in want)).sort()) calls.push({ args: ["config", "rm", "--stack", stack, k] });
+    const plain = Object.fromEntries(Object.entries(want).filter(([, v]) => !v.secret));
+    if (Object.keys(plain).length > 0) calls.push({ args: ["config", "set-all", "--stack", stack, "--json", JSON.stringify(plain)] });
+    for (const [k, v] of Object.entries(want).filter(([, v]) => v.secret)) {
+        calls.push({ args: ["config", "set", "--stack", stack, "--secret", k], stdin: v.value });
     }
-    run(["up", "--yes", "--skip-preview", "--stack", LAB_STACK]);
+    return calls;
+}
+
+/** Applies the program to the lab with the Pulumi CLI (local file backend under the lab dir). */
+export function applyLabWithPulumi(overrides: Record<string, unknown> = {}, opts: { preview?: boolean } = {}): void {
+    const want = labStack(overrides);
+    const env = pulumiEnv();
+    const run = (call: CliCall, inherit = true) => execFileSync("pulumi", call.args, {
+        cwd: ROOT, env, input: call.stdin, stdio: [call.stdin === undefined ? "ignore" : "pipe", inherit ? "inherit" : "pipe", "inherit"],
+    });
+    run({ args: ["stack", "select", "--create", LAB_STACK] });
+    const have = Object.keys(JSON.parse(run({ args: ["config", "--json", "--stack", LAB_STACK] }, false).toString()));
+    for (const call of pulumiConfigCalls(LAB_STACK, want, have)) run(call);
+    run({ args: opts.preview ? ["preview", "--diff", "--stack", LAB_STACK] : ["up", "--yes", "--skip-preview", "--stack", LAB_STACK] });
 }
 
 function pulumiEnv(): NodeJS.ProcessEnv {

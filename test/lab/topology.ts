@@ -1,6 +1,7 @@
 // The lab cluster: two pairs of real Debian hosts on this machine, and the
 // stack config that describes them to pairstore.
 import { nodePackages } from "../../components/roles/packages";
+import { configValue, type StackConfig } from "../engine/project";
 import { MGMT_GATEWAY, MGMT_NET, MGMT_PREFIX, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
 
 /** The lab's stack name. */
@@ -99,8 +100,11 @@ export function labDnsConfig(dnsHostKey: string) {
     };
 }
 
-/** The lab stack config, as the Pulumi CLI hands it to the program. */
-export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets, overrides: Record<string, unknown> = {}) {
+/** The lab's secret config keys, each set with `pulumi config set --secret`. */
+export const LAB_SECRET_KEYS = ["sshPrivateKey", "secureLinkSecret", "dnsTsigSecret", "heartbeatAuthKey"] as const;
+
+/** The lab stack config, in the shape of `pulumi config --json`. */
+export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets, overrides: Record<string, unknown> = {}): StackConfig {
     const values: Record<string, unknown> = {
         domains: LAB_DOMAINS,
         pairs: LAB_PAIRS.map((p) => ({
@@ -124,12 +128,14 @@ export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets,
         heartbeat: LAB_HEARTBEAT,
         ...overrides,
     };
-    const config: Record<string, string> = {
-        "pairstore:sshPrivateKey": secrets.privateKey,
-        "pairstore:secureLinkSecret": secrets.secureLinkSecret,
-        "pairstore:dnsTsigSecret": secrets.tsigSecret,
-        "pairstore:heartbeatAuthKey": secrets.heartbeatAuthKey,
+    const secretValues: Record<(typeof LAB_SECRET_KEYS)[number], string> = {
+        sshPrivateKey: secrets.privateKey,
+        secureLinkSecret: secrets.secureLinkSecret,
+        dnsTsigSecret: secrets.tsigSecret,
+        heartbeatAuthKey: secrets.heartbeatAuthKey,
     };
-    for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    return { config, secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:dnsTsigSecret", "pairstore:heartbeatAuthKey"] };
+    const config: StackConfig = {};
+    for (const [k, v] of Object.entries(secretValues)) config[`pairstore:${k}`] = configValue(v, true);
+    for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = configValue(v);
+    return config;
 }

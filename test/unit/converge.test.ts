@@ -32,8 +32,10 @@ interface Run {
  * `shims` become bash functions (exported through the environment, so they win
  * over the prelude's PATH); `subst` rewrites host paths into the sandbox.
  */
-function run(name: string, body: string, opts: { check?: boolean; stdin?: string; shims?: Record<string, string>; subst?: Array<[string | RegExp, string]> } = {}): Run {
-    let script = stepScript(name, body, opts.check ?? false);
+function run(name: string, body: string, opts: {
+    check?: boolean; stdin?: string; shims?: Record<string, string>; subst?: Array<[string | RegExp, string]>; owner?: string; delete?: boolean;
+} = {}): Run {
+    let script = stepScript(name, body, { check: opts.check ?? false, owner: opts.owner, delete: opts.delete });
     script = script.replace(/^STATE_DIR=.*$/m, `STATE_DIR=${shq(path.join(sandbox, "state"))}`);
     for (const [from, to] of opts.subst ?? []) {
         const before = script;
@@ -308,5 +310,40 @@ describe("the log mounts step (files/steps/log-mounts.sh) against a sandbox fsta
         expect(again.code, again.stderr).toBe(0);
         expect(again.stdout.trim()).toBe("ok");
         expect(readFileSync(fstab, "utf8")).toBe(text);
+    });
+});
+
+describe("ownership: a renamed step's delete never removes what its successor manages", () => {
+    // A renamed node: the engine creates the new resource (node-1x-app-conf) before it
+    // deletes the old one (node-1a-app-conf); both manage the same file on the same host.
+    const dest = () => path.join(sandbox, "etc", "app.conf");
+    const step = () => fileStep("app-conf", { path: dest(), content: "v1\n" });
+
+    test("the old delete finds the step claimed by its successor and keeps the file", () => {
+        const s = step();
+        expect(run(s.name, s.script, { stdin: s.stdin as string, owner: "node-1a-app-conf" }).code).toBe(0);
+        expect(run(s.name, s.script, { stdin: s.stdin as string, owner: "node-1x-app-conf" }).code).toBe(0);
+        const del = run(s.name, s.deleteScript!, { owner: "node-1a-app-conf", delete: true });
+        expect(del.code, del.stderr).toBe(0);
+        expect(del.stdout).toContain("kept: app-conf is now managed by node-1x-app-conf");
+        expect(readFileSync(dest(), "utf8")).toBe("v1\n");
+    });
+
+    test("the delete of a step nobody took over removes the file, and one from before claims existed too", () => {
+        const s = step();
+        expect(run(s.name, s.script, { stdin: s.stdin as string, owner: "node-1a-app-conf" }).code).toBe(0);
+        expect(run(s.name, s.deleteScript!, { owner: "node-1a-app-conf", delete: true }).code).toBe(0);
+        expect(existsSync(dest())).toBe(false);
+        writeFileSync(dest(), "unclaimed\n");
+        expect(run(s.name, s.deleteScript!, { owner: "node-1a-app-conf", delete: true }).code).toBe(0);
+        expect(existsSync(dest())).toBe(false);
+    });
+
+    test("check mode claims nothing", () => {
+        const s = step();
+        expect(run(s.name, s.script, { stdin: s.stdin as string, owner: "node-1a-app-conf" }).code).toBe(0);
+        expect(run(s.name, s.script, { stdin: s.stdin as string, owner: "node-1x-app-conf", check: true }).code).toBe(0);
+        expect(run(s.name, s.deleteScript!, { owner: "node-1a-app-conf", delete: true }).code).toBe(0);
+        expect(existsSync(dest())).toBe(false);
     });
 });

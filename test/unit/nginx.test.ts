@@ -114,14 +114,26 @@ describe("nginx build role", () => {
     });
 
     test("downloads on the host by default; a sourceFile is pushed with CopyToRemote first", () => {
-        const plain = nginxBuildRole(specOf());
+        const node = specOf().pairs[0].nodes[0];
+        const plain = nginxBuildRole(specOf(), node);
         expect(plain.map((s) => s.name)).toEqual(["nginx-build"]);
         expect(plain[0].script).toMatch(/^UPLOADED=''$/m);
         expect(plain[0].script).toContain("URL=https://nginx.org/download/nginx-1.22.1.tar.gz");
-        const pushed = nginxBuildRole(specOf((c) => { c.nginx = { sourceFile: "/tmp/nginx.tgz" }; }));
+        const pushed = nginxBuildRole(specOf((c) => { c.nginx = { sourceFile: "/tmp/nginx.tgz" }; }), node);
         expect(pushed.map((s) => s.name)).toEqual(["nginx-source", "nginx-build"]);
-        expect(pushed[0].copy).toEqual({ localPath: "/tmp/nginx.tgz", remotePath: "/var/tmp/pairstore/nginx-1.22.1.tar.gz", sha256: specOf().nginx.sha256 });
-        expect(pushed[1].script).toMatch(/^UPLOADED=\/var\/tmp\/pairstore\/nginx-1\.22\.1\.tar\.gz$/m);
+        const remotePath = pushed[0].copy!.remotePath;
+        expect(remotePath).toMatch(/^\/var\/tmp\/pairstore\/nginx-1\.22\.1-[0-9a-f]{8}\.tar\.gz$/);
+        expect(pushed[0].copy).toEqual({ localPath: "/tmp/nginx.tgz", remotePath, sha256: specOf().nginx.sha256 });
+        expect(pushed[1].script).toContain(`UPLOADED=${remotePath}\n`);
+    });
+
+    test("a reinstalled node (a new host key, or a raised generation) gets the tarball pushed again", () => {
+        const sourced = specOf((c) => { c.nginx = { sourceFile: "/tmp/nginx.tgz" }; });
+        const node = sourced.pairs[0].nodes[0];
+        const pathOf = (n: typeof node) => nginxBuildRole(sourced, n)[0].copy!.remotePath;
+        expect(pathOf({ ...node })).toBe(pathOf(node));
+        expect(pathOf({ ...node, generation: 1 })).not.toBe(pathOf(node));
+        expect(pathOf({ ...node, ssh: { ...node.ssh, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReinstalled" } })).not.toBe(pathOf(node));
     });
 });
 

@@ -14,7 +14,7 @@ let records: Registered[];
 let outputs: any;
 beforeAll(async () => {
     records = await recordProgram(pulumiConfigMap(raw), SECRET_KEYS);
-    // Imported after the mocks, as the harness does.
+    // Imported after the mocks, as the engine does.
     const { program } = await import("../../components/program");
     outputs = await pulumi.runtime.runInPulumiStack(async () => program());
     await settle();

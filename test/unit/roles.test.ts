@@ -192,8 +192,8 @@ describe("rendered steps", () => {
 
     test("check mode is set in the script text: CHECK=1, and CHECK=0 normally", () => {
         for (const s of steps) {
-            const normal = stepScript(s.name, s.script, false);
-            const check = stepScript(s.name, s.script, true);
+            const normal = stepScript(s.name, s.script, { check: false });
+            const check = stepScript(s.name, s.script, { check: true });
             expect(normal).toMatch(/^CHECK=0$/m);
             expect(normal).not.toMatch(/^CHECK=1$/m);
             expect(check).toMatch(/^CHECK=1$/m);
@@ -204,7 +204,7 @@ describe("rendered steps", () => {
 
     test("every script starts with the prelude and ends by saying changed or ok", () => {
         for (const s of steps) {
-            const text = stepScript(s.name, s.script, false);
+            const text = stepScript(s.name, s.script, { check: false });
             expect(text.startsWith("# pairstore converge-step prelude")).toBe(true);
             expect(text).toMatch(/^set -euo pipefail$/m);
             expect(text).toMatch(/^STEP=/m);
@@ -213,7 +213,7 @@ describe("rendered steps", () => {
     });
 
     test("a step name with shell characters is quoted", () => {
-        expect(stepScript("it's", "", false)).toContain(`STEP='it'\\''s'`);
+        expect(stepScript("it's", "", { check: false })).toContain(`STEP='it'\\''s'`);
     });
 
     test("step names are unique per node and resource names unique per cluster", () => {

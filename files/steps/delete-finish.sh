@@ -1,0 +1,3 @@
+
+release "step:$STEP"
+echo deleted
