@@ -6,7 +6,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runStack, type RunResult } from "../engine";
-import { configValue, type StackConfig } from "../engine/project";
+import { configValue, loadProject, programConfig, type StackConfig } from "../engine/project";
 import { goQuote } from "../engine/providers";
 import type { TestResource } from "./engine-program";
 
@@ -55,18 +55,18 @@ describe("the engine: create, same, update, delete", () => {
         expect(r3.updated).toEqual(["b"]);
         expect(r3.deleted).toEqual(["a"]);
         expect(logged()).toEqual(["create a", "create b", "update b", "delete a"]);
-    });
-
-    it("runs `create` for an update when there is no `update`", async () => {
-        await deploy([{ name: "a", create: `echo "run $(cat)" >> ${log}`, stdin: "1" }]);
-        await deploy([{ name: "a", create: `echo "run $(cat)" >> ${log}`, stdin: "2" }]);
-        expect(logged()).toEqual(["run 1", "run 2"]);
+        // without `update`, an update runs `create`
+        const r4 = await deploy([{ name: "b", create: `echo "run $(cat)" >> ${log}`, stdin: "3" }]);
+        expect(r4.updated).toEqual(["b"]);
+        expect(logged().pop()).toBe("run 3");
     });
 
     it("names resources by the engine's URN: the parent's whole type chain without the root stack", async () => {
         const r = await deploy([{ name: "g", component: true }, { name: "h", component: true, parent: "g" }, cmd("c", { parent: "h" })]);
         expect(r.urns).toContain("urn:pulumi:t::enginetest::enginetest:index:Group$enginetest:index:Group$command:local:Command::c");
         expect(r.urns).toContain("urn:pulumi:t::enginetest::enginetest:index:Group::g");
+        // and the program got the declared defaults of the stack config
+        expect(r.outputs).toMatchObject({ flag: false, names: [], counted: 3 });
     });
 
     it("moves a resource to another parent as a new URN: the new one is created and the old one deleted, unless an alias names it", async () => {
@@ -82,26 +82,24 @@ describe("the engine: create, same, update, delete", () => {
 });
 
 describe("the engine: failures", () => {
+    const BAD = "echo to-stdout; echo to-stderr >&2; exit 3";
+
     it("starts nothing new after the first failed step, lets steps in flight finish and runs no delete", async () => {
         await deploy([cmd("gone")]);
         const r = await deploy([
             cmd("slow", { create: `sleep 1; echo "create slow" >> ${log}` }),
-            { name: "bad", create: "echo boom >&2; exit 3" },
+            { name: "bad", create: BAD },
             cmd("after", { dependsOn: ["bad"] }),
             cmd("later", { dependsOn: ["slow"] }),
         ], { parallel: 8 });
         expect(r.ok).toBe(false);
         expect(r.failed.map((f) => f.name)).toEqual(["bad"]);
+        // the provider's error text: the exit, the whole command, all its output
+        expect(r.failed[0].message).toBe(`exit status 3: running ${goQuote(BAD)}:\nto-stdout\nto-stderr\n`);
         // slow was in flight and finished; nothing that registered after the failure ran, and "gone" was not deleted
         expect(logged()).toEqual(["create gone", "create slow"]);
         expect(r.skipped).toContain("later");
         expect(r.deleted).toEqual([]);
-    });
-
-    it("reports a failed command as the provider does: its exit, the whole command and all its output", async () => {
-        const script = "echo to-stdout; echo to-stderr >&2; exit 3";
-        const r = await deploy([{ name: "bad", create: script }]);
-        expect(r.failed[0].message).toBe(`exit status 3: running ${goQuote(script)}:\nto-stdout\nto-stderr\n`);
     });
 
     it("keeps no state for a failed create and the old inputs for a failed update, so the next deployment retries", async () => {
@@ -182,25 +180,21 @@ describe("the engine: parallelism", () => {
 });
 
 describe("the engine: stack config as the CLI checks it", () => {
-    it("refuses a stack without a declared key that has no default", async () => {
-        const config = stack([]);
+    const project = loadProject(path.join(__dirname, "engine-program", "Pulumi.yaml"));
+
+    it("refuses a stack without a declared key that has no default, before the program runs", async () => {
+        const config = stack([cmd("never")]);
         delete config["enginetest:required"];
         const r = await deploy([], { config });
-        expect(r.failed[0].message).toBe("Stack 't' is missing configuration value 'enginetest:required'");
+        expect(r.failed).toEqual([{ name: "config", message: "Stack 't' is missing configuration value 'enginetest:required'" }]);
+        expect(logged()).toEqual([]);
     });
 
-    it("refuses a list stored as a string, and a declared secret stored in plain text", async () => {
+    it("refuses a list stored as a string, and a declared secret stored in plain text", () => {
         const asString = { ...stack([]), "enginetest:names": configValue(JSON.stringify(["x"])) };
-        expect((await deploy([], { config: asString })).failed[0].message)
-            .toBe("Stack 't' with configuration key 'enginetest:names' must be of type 'array<string>'");
+        expect(() => programConfig(project, "t", asString)).toThrow("Stack 't' with configuration key 'enginetest:names' must be of type 'array<string>'");
         const plain = { ...stack([]), "enginetest:token": configValue("t0ken") };
-        expect((await deploy([], { config: plain })).failed[0].message)
-            .toBe("Stack 't' with configuration key 'enginetest:token' must be encrypted as it's secret");
-    });
-
-    it("hands the program the declared defaults", async () => {
-        const r = await deploy([]);
-        expect(r.outputs).toMatchObject({ flag: false, names: [], counted: 3 });
+        expect(() => programConfig(project, "t", plain)).toThrow("Stack 't' with configuration key 'enginetest:token' must be encrypted as it's secret");
     });
 });
 
