@@ -93,6 +93,11 @@ export function heartbeatWaitSeconds(hb: HeartbeatSpec): number {
     return hb.initdead + hb.deadtime + hb.serviceCheck.recoverAfter * hb.serviceCheck.interval + 30;
 }
 
+/** How long heartbeat may leave a node's own resources with its active peer before the monitor asks for them back: twice deadtime, plus the failback itself. */
+export function reclaimAfterSeconds(hb: HeartbeatSpec): number {
+    return 2 * hb.deadtime + 10;
+}
+
 /** The addresses the health gate waits for: the node's own, when they come back to it (auto_failback). */
 export function gateAddresses(node: NodeSpec, hb: HeartbeatSpec): string[] {
     return hb.autoFailback ? ownAddresses(node, hb) : [];
@@ -115,6 +120,8 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
         urls: shqList(nginxHealthUrls(spec)),
         heartbeat_unit: shq(HEARTBEAT_UNIT),
         status_file: shq(FAILOVER_STATUS),
+        auto_failback: hb.autoFailback ? 1 : 0,
+        reclaim_after: reclaimAfterSeconds(hb),
     });
     const monitorUnit = render("heartbeat/pairstore-failover.service", { script: FAILOVER_SCRIPT });
     const restart = render("steps/heartbeat-restart.sh", {

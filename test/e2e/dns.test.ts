@@ -93,73 +93,79 @@ describeLab("shard DNS on the lab's DNS server", () => {
         // Swap shards 3 and 4 between the pairs.
         const moved = { "pair-1": "0 2 3 6 8 a c e", "pair-2": "1 4 5 7 9 b d f" };
         const serialBefore = await onHost("dns-1", "rndc zonestatus example.org | sed -n 's/^serial: //p'");
-        const r = await applyLab({ shards: moved });
-        expect(r.ok, failures(r)).toBe(true);
-        expect(r.updated.sort()).toEqual(["example.com-rfc2136", "example.org-bind"]);
-        expect([...r.created, ...r.deleted]).toEqual([]);
-        // Only the two moved names changed, in one signed transaction / one zone reload.
-        expect(r.stdout["example.com-rfc2136"].split("\n").filter((l) => l.startsWith("changed: set")).map((l) => l.split(" ")[2]))
-            .toEqual(["3.image.example.com.", "4.image.example.com."]);
-        expect(r.stdout["example.org-bind"]).toContain("changed: bump the SOA serial of example.org and reload it");
-        expect(Number(await onHost("dns-1", "rndc zonestatus example.org | sed -n 's/^serial: //p'"))).toBe(Number(serialBefore) + 1);
-        expect(labOutputs().shardPlan).toEqual(moved);
-        expect(dnsDigAll(Object.keys(expected(moved)))).toEqual(expected(moved));
+        try {
+            const r = await applyLab({ shards: moved });
+            expect(r.ok, failures(r)).toBe(true);
+            expect(r.updated.sort()).toEqual(["example.com-rfc2136", "example.org-bind"]);
+            expect([...r.created, ...r.deleted]).toEqual([]);
+            // Only the two moved names changed, in one signed transaction / one zone reload.
+            expect(r.logs["example.com-rfc2136"].split("\n").filter((l) => l.startsWith("changed: set")).map((l) => l.split(" ")[2]))
+                .toEqual(["3.image.example.com.", "4.image.example.com."]);
+            expect(r.logs["example.org-bind"]).toContain("changed: bump the SOA serial of example.org and reload it");
+            expect(Number(await onHost("dns-1", "rndc zonestatus example.org | sed -n 's/^serial: //p'"))).toBe(Number(serialBefore) + 1);
+            expect(labOutputs().shardPlan).toEqual(moved);
+            expect(dnsDigAll(Object.keys(expected(moved)))).toEqual(expected(moved));
 
-        const again = await applyLab({ shards: moved });
-        expect(again.ok, failures(again)).toBe(true);
-        expect([...again.created, ...again.updated, ...again.deleted]).toEqual([]);
-
-        const back = await applyLab();
-        expect(back.ok, failures(back)).toBe(true);
-        expect(dnsDigAll(Object.keys(expected(DEFAULT_PLAN)))).toEqual(expected(DEFAULT_PLAN));
+            const again = await applyLab({ shards: moved });
+            expect(again.ok, failures(again)).toBe(true);
+            expect([...again.created, ...again.updated, ...again.deleted]).toEqual([]);
+        } finally {
+            // back to the lab's plan, whatever failed above
+            const back = await applyLab();
+            expect(back.ok, failures(back)).toBe(true);
+            expect(dnsDigAll(Object.keys(expected(DEFAULT_PLAN)))).toEqual(expected(DEFAULT_PLAN));
+        }
     });
 
     it("stops with a clear error when the server rejects the TSIG key, and changes no record", async () => {
         const wrong = Buffer.from("not-the-lab-key-not-the-lab-key!").toString("base64");
-        const r = await applyLab({ dnsTsigSecret: wrong });
-        expect(r.ok).toBe(false);
-        const f = r.failed.find((x) => x.name === "example.com-rfc2136");
-        expect(f, failures(r)).toBeDefined();
-        expect(f!.message).toContain('DNS server 10.77.');
-        expect(f!.message).toContain('rejected TSIG key "pairstore-lab" (hmac-sha256) for zone example.com');
-        expect(f!.message).toContain("BADSIG");
-        expect(f!.message).toContain("pairstore:dnsTsigSecret");
-        expect(f!.message).not.toContain(wrong);
-        expect(JSON.stringify(r)).not.toContain(wrong);
-        expect(dnsDigAll(Object.keys(expected(DEFAULT_PLAN)))).toEqual(expected(DEFAULT_PLAN));
-
-        const fixed = await applyLab();
-        expect(fixed.ok, failures(fixed)).toBe(true);
+        try {
+            const r = await applyLab({ dnsTsigSecret: wrong });
+            expect(r.ok).toBe(false);
+            const f = r.failed.find((x) => x.name === "example.com-rfc2136");
+            expect(f, failures(r)).toBeDefined();
+            expect(f!.message).toContain('DNS server 10.77.');
+            expect(f!.message).toContain('rejected TSIG key "pairstore-lab" (hmac-sha256) for zone example.com');
+            expect(f!.message).toContain("BADSIG");
+            expect(f!.message).toContain("pairstore:dnsTsigSecret");
+            expect(f!.message).not.toContain(wrong);
+            expect(JSON.stringify(r)).not.toContain(wrong);
+            expect(dnsDigAll(Object.keys(expected(DEFAULT_PLAN)))).toEqual(expected(DEFAULT_PLAN));
+        } finally {
+            const fixed = await applyLab();
+            expect(fixed.ok, failures(fixed)).toBe(true);
+        }
     });
 
     it("removes a domain's records when the domain goes away, and publishes them again when it comes back", async () => {
         const [com, org] = LAB_DOMAINS;
         const names = (d: string) => shardNames(1).map((s) => `${s}.image.${d}`);
+        try {
+            // example.com (rfc2136) goes: its names are deleted on the server.
+            const noCom = await applyLab({ domains: [org] });
+            expect(noCom.ok, failures(noCom)).toBe(true);
+            expect(noCom.deleted).toContain("example.com-rfc2136");
+            expect(dnsDigAll(names(com.name))).toEqual({});
+            expect(Object.keys(dnsDigAll(names(org.name))).length).toBe(16);
+            expect(execFileSync("dig", ["+short", `@${labDnsServer()}`, `www.${com.name}`]).toString().trim()).not.toBe("");
 
-        // example.com (rfc2136) goes: its names are deleted on the server.
-        const noCom = await applyLab({ domains: [org] });
-        expect(noCom.ok, failures(noCom)).toBe(true);
-        expect(noCom.deleted).toContain("example.com-rfc2136");
-        expect(dnsDigAll(names(com.name))).toEqual({});
-        expect(Object.keys(dnsDigAll(names(org.name))).length).toBe(16);
-        expect(execFileSync("dig", ["+short", `@${labDnsServer()}`, `www.${com.name}`]).toString().trim()).not.toBe("");
-
-        // example.org (bind) goes, with its DNS settings: its include file is emptied, the zone reloaded and still served.
-        const dns = JSON.parse(labStack()["pairstore:dns"].value);
-        delete dns.domains[org.name];
-        const noOrg = await applyLab({ domains: [com], dns });
-        expect(noOrg.ok, failures(noOrg)).toBe(true);
-        expect(noOrg.deleted).toContain("example.org-bind");
-        expect(noOrg.created).toContain("example.com-rfc2136");
-        expect(dnsDigAll(names(org.name))).toEqual({});
-        expect(Object.keys(dnsDigAll(names(com.name))).length).toBe(16);
-        expect(await onHost("dns-1", "awk '$3 == \"IN\" && $4 == \"A\"' /etc/bind/pairstore/example.org.shards | wc -l")).toBe("0");
-        expect(execFileSync("dig", ["+short", `@${labDnsServer()}`, `www.${org.name}`]).toString().trim()).not.toBe("");
-
-        const back = await applyLab();
-        expect(back.ok, failures(back)).toBe(true);
-        expect(dnsDigAll(Object.keys(expected(DEFAULT_PLAN)))).toEqual(expected(DEFAULT_PLAN));
-    });
+            // example.org (bind) goes, with its DNS settings: its include file is emptied, the zone reloaded and still served.
+            const dns = JSON.parse(labStack()["pairstore:dns"].value);
+            delete dns.domains[org.name];
+            const noOrg = await applyLab({ domains: [com], dns });
+            expect(noOrg.ok, failures(noOrg)).toBe(true);
+            expect(noOrg.deleted).toContain("example.org-bind");
+            expect(noOrg.created).toContain("example.com-rfc2136");
+            expect(dnsDigAll(names(org.name))).toEqual({});
+            expect(Object.keys(dnsDigAll(names(com.name))).length).toBe(16);
+            expect(await onHost("dns-1", "awk '$3 == \"IN\" && $4 == \"A\"' /etc/bind/pairstore/example.org.shards | wc -l")).toBe("0");
+            expect(execFileSync("dig", ["+short", `@${labDnsServer()}`, `www.${org.name}`]).toString().trim()).not.toBe("");
+        } finally {
+            const back = await applyLab();
+            expect(back.ok, failures(back)).toBe(true);
+            expect(dnsDigAll(Object.keys(expected(DEFAULT_PLAN)))).toEqual(expected(DEFAULT_PLAN));
+        }
+    }, 900_000); // several whole-stack applies: every node changes
 
     it("switching a domain between the rfc2136 and bind backends keeps its records: the old backend's delete leaves them to the new one", async () => {
         const com = LAB_DOMAINS[0].name;
@@ -189,7 +195,7 @@ describeLab("shard DNS on the lab's DNS server", () => {
             const back = await applyLab();
             expect(back.ok, failures(back)).toBe(true);
         }
-    });
+    }, 600_000); // three applies and two zone changes
 
     it("stores a file with PUT on its pair's internal port and serves it through its shard name", async () => {
         const domain = LAB_DOMAINS[0];

@@ -133,21 +133,29 @@ describeLab("foundation on the lab hosts", () => {
     it("undoes a pair's steps when it leaves the stack, and restores it when it comes back", async () => {
         const pairs = JSON.parse(labStack()["pairstore:pairs"].value);
         await onHost("node-2b", "echo 'GET /kept HTTP/1.1' >> /var/log/nginx/image.example.com/access.log");
-        const shrunk = await applyLab({ pairs: pairs.slice(0, 1) });
-        expect(shrunk.ok, shrunk.failed.map((f) => f.message).join("\n")).toBe(true);
-        expect(shrunk.deleted).toEqual(expect.arrayContaining(["node-2a-sysctl", "node-2b-logs-mounts", "node-2b-health"]));
-        expect(shrunk.deleted.every((n) => n.startsWith("node-2"))).toBe(true);
-        expect(await onHost("node-2b", "ls /etc/sysctl.d /etc/security/limits.d")).not.toMatch(/pairstore/);
-        expect(await onHost("node-2b", "systemctl is-enabled pairstore-logs.timer || true")).not.toBe("enabled");
-        expect(await onHost("node-2b", "findmnt -n --mountpoint /var/log/nginx/image.example.com || echo unmounted")).toBe("unmounted");
-        // Nothing lost: the logs were processed before the tmpfs went away.
-        expect(await onHost("node-2b", "zcat /var/log/pairstore-archive/image.example.com/access-*.log.gz")).toContain("GET /kept");
+        let restored = false;
+        try {
+            const shrunk = await applyLab({ pairs: pairs.slice(0, 1) });
+            expect(shrunk.ok, shrunk.failed.map((f) => f.message).join("\n")).toBe(true);
+            expect(shrunk.deleted).toEqual(expect.arrayContaining(["pair-2", "node-2a-sysctl", "node-2b-logs-mounts", "node-2b-health"]));
+            // pair-2's component, its nodes and their steps: nothing of pair-1 or the DNS
+            const steps = shrunk.deleted.filter((n) => n !== "pair-2");
+            expect(steps.every((n) => n.startsWith("node-2")), shrunk.deleted.join(" ")).toBe(true);
+            expect(await onHost("node-2b", "ls /etc/sysctl.d /etc/security/limits.d")).not.toMatch(/pairstore/);
+            expect(await onHost("node-2b", "systemctl is-enabled pairstore-logs.timer || true")).not.toBe("enabled");
+            expect(await onHost("node-2b", "findmnt -n --mountpoint /var/log/nginx/image.example.com || echo unmounted")).toBe("unmounted");
+            // Nothing lost: the logs were processed before the tmpfs went away.
+            expect(await onHost("node-2b", "zcat /var/log/pairstore-archive/image.example.com/access-*.log.gz")).toContain("GET /kept");
 
-        const back = await applyLab();
-        expect(back.ok).toBe(true);
-        expect(back.created.filter((n) => n.startsWith("node-2")).length).toBe(shrunk.deleted.length);
-        expect(await onHost("node-2b", "systemctl is-active pairstore-logs.timer")).toBe("active");
-    });
+            const back = await applyLab();
+            restored = back.ok;
+            expect(back.ok, back.failed.map((f) => f.message).join("\n")).toBe(true);
+            expect(back.created.filter((n) => n.startsWith("node-2")).sort()).toEqual(steps.sort());
+            expect(await onHost("node-2b", "systemctl is-active pairstore-logs.timer")).toBe("active");
+        } finally {
+            if (!restored) await applyLab();
+        }
+    }, 900_000); // two whole-pair applies
 
     it("rejects bad config before touching any host", async () => {
         await onHost("node-1a", "rm -f /tmp/e2e-untouched && touch /tmp/e2e-untouched");

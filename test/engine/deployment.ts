@@ -72,7 +72,7 @@ class Slots {
 export class Deployment {
     readonly result: EngineResult = {
         ok: true, created: [], updated: [], replaced: [], unchanged: [], deleted: [], skipped: [], changedSteps: [],
-        failed: [], stdout: {}, outputs: undefined, urns: [], diffs: {},
+        failed: [], stdout: {}, logs: {}, outputs: undefined, urns: [], diffs: {},
     };
     /** Steps running now. */
     inflight = 0;

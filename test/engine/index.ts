@@ -9,6 +9,7 @@ import { spawn } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
+import { waitForUnlock } from "./lock";
 import type { StackConfig } from "./project";
 import type { EngineRequest, EngineResult } from "./types";
 
@@ -41,6 +42,9 @@ export interface RunResult extends EngineResult {
 
 /** Runs one deployment of `config` on the stack whose state lives in `stateFile`. */
 export async function runStack(stack: string, stateFile: string, config: StackConfig, opts: RunOptions = {}): Promise<RunResult> {
+    // A run that outlived its caller (a test that timed out) finishes first,
+    // rather than this one failing on the stack's lock.
+    if (!opts.preview) await waitForUnlock(stateFile, 30 * 60_000);
     const dir = mkdtempSync(path.join(tmpdir(), "pairstore-engine-"));
     const req: EngineRequest = {
         stack, config, stateFile, resultFile: path.join(dir, "result.json"), preview: opts.preview ?? false,

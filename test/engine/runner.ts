@@ -8,6 +8,7 @@ import { cpus } from "os";
 import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { Deployment } from "./deployment";
+import { lockStack } from "./lock";
 import { installMonitor, waitForRPCs } from "./monitor";
 import { loadProject, programConfig } from "./project";
 import { StateFile } from "./state";
@@ -20,20 +21,33 @@ const FAILED_EXIT = 3;
 async function main() {
     const req: EngineRequest = JSON.parse(readFileSync(0, "utf8"));
     const echo = (name: string, text: string) => {
+        deployment.result.logs[name] = (deployment.result.logs[name] ?? "") + text;
         for (const line of text.split("\n").filter((l) => l.trim() !== "")) process.stderr.write(`[${name}] ${line}\n`);
     };
     const deployment = new Deployment(new StateFile(req.stateFile), {
         preview: req.preview, parallel: req.parallel ?? 4 * cpus().length, log: echo,
     });
     const result = deployment.result;
+    let unlock = () => {};
     const finish = () => {
         deployment.flush();
+        unlock();
         writeFileSync(req.resultFile, JSON.stringify(result), { mode: 0o600 });
         // A failed step leaves its dependents' registrations pending, which the SDK would
         // report as leaks on a zero exit; FAILED_EXIT says "failed, result written".
         process.exit(result.ok ? 0 : FAILED_EXIT);
     };
 
+    if (!req.preview) {
+        try {
+            unlock = lockStack(req.stateFile);
+        } catch (e) {
+            result.ok = false;
+            result.failed.push({ name: "lock", message: (e as Error).message });
+            writeFileSync(req.resultFile, JSON.stringify(result), { mode: 0o600 });
+            process.exit(FAILED_EXIT); // the state belongs to the lock's holder: not flushed
+        }
+    }
     const project = loadProject(path.resolve(ROOT, req.projectFile ?? "Pulumi.yaml"));
     let config: ReturnType<typeof programConfig>;
     try {

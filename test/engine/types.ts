@@ -38,6 +38,8 @@ export interface EngineResult {
     failed: Array<{ name: string; urn?: string; message: string }>;
     /** stdout of every step, as last recorded (steps whose stdout is secret are left out). */
     stdout: Record<string, string>;
+    /** What each step printed in this deployment, as the CLI shows it (per its `logging`), secret stdout included. */
+    logs: Record<string, string>;
     /** Stack outputs. */
     outputs: any;
     /** Every URN the program registered, in registration order. */

@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { spawnSync } from "child_process";
 import { runStack, type RunResult } from "../engine";
+import { lockStack } from "../engine/lock";
 import { configValue, loadProject, programConfig, type StackConfig } from "../engine/project";
 import { goQuote } from "../engine/providers";
 import type { TestResource } from "./engine-program";
@@ -205,5 +207,22 @@ describe("the engine: state", () => {
         // and still gives the delete its stored stdin
         const r = await deploy([]);
         expect(r.ok).toBe(true);
+    });
+
+    it("locks the stack for one update at a time, as the file backend: a second one is refused, a dead holder's lock is taken over", async () => {
+        const state = path.join(dir, "state.json");
+        const release = lockStack(state);
+        try {
+            expect(() => lockStack(state)).toThrow(/the stack is currently locked by 1 lock\(s\).*pulumi cancel/s);
+        } finally {
+            release();
+        }
+        // a lock left by a process that is gone (a killed run)
+        const gone = spawnSync("true").pid;
+        writeFileSync(`${state}.lock`, JSON.stringify({ pid: gone }));
+        lockStack(state)();
+        expect(existsSync(`${state}.lock`)).toBe(false);
+        expect((await deploy([cmd("a")])).ok).toBe(true);
+        expect(existsSync(`${state}.lock`)).toBe(false);
     });
 });

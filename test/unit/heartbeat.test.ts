@@ -144,6 +144,9 @@ describe("heartbeat files", () => {
         const monitor = steps.find((s) => s.name === "failover-monitor-script")!.stdin as string;
         expect(monitor).toContain("URLS=(http://127.0.0.1:8081/.pairstore/health http://127.0.0.1:8082/.pairstore/health)");
         expect(monitor).toMatch(/^FAIL_AFTER=2$/m);
+        // with auto_failback, resources heartbeat leaves with the active peer are asked back after twice deadtime + 10 s
+        expect(monitor).toMatch(/^AUTO_FAILBACK=1$/m);
+        expect(monitor).toMatch(new RegExp(`^RECLAIM_AFTER=${2 * spec.heartbeat.deadtime + 10}$`, "m"));
         // heartbeat is restarted by the handler when its files change, and only then
         const service = steps.find((s) => s.name === "heartbeat-service")!.script;
         const changed = heartbeatRole(specOf((c) => { c.heartbeat = { warntime: 12 }; }), a, b, { heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY })
