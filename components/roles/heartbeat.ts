@@ -88,9 +88,14 @@ export function renderHaresources(spec: HeartbeatRoleSpec, node: NodeSpec, peer:
     });
 }
 
-/** How long a node may take to hold its own addresses after heartbeat (re)starts: initdead when the peer is away, and the monitor's start. */
+/**
+ * How long a node may take to hold its own addresses after heartbeat (re)starts:
+ * initdead when the peer is away, the monitor's start, and when heartbeat R1
+ * leaves them with the peer, the monitor's reclaim plus heartbeat's standby
+ * protocol (about 20 s on a busy host).
+ */
 export function heartbeatWaitSeconds(hb: HeartbeatSpec): number {
-    return hb.initdead + hb.deadtime + hb.serviceCheck.recoverAfter * hb.serviceCheck.interval + 30;
+    return hb.initdead + hb.deadtime + hb.serviceCheck.recoverAfter * hb.serviceCheck.interval + reclaimAfterSeconds(hb) + 60;
 }
 
 /** How long heartbeat may leave a node's own resources with its active peer before the monitor asks for them back: twice deadtime, plus the failback itself. */
