@@ -80,29 +80,32 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
     });
 
     it("a powered-off node's IPs answer from its peer, and return when it is back", async () => {
+        await allHome();
         const since = Date.now();
         await stopHost(A, { hard: true });
-        const took = await waitServedBy(PUBLIC[A], B, { since, timeoutMs: TAKEOVER_MS });
-        console.log(`hard failure: ${PUBLIC[A]} answered from ${B} after ${took} ms (deadtime ${deadtime} s)`);
-        // B took A's IPs, and its default route goes through the configured gateway
-        expect(await holds(B, "eth1", PUBLIC[A])).toBe(true);
-        expect(await holds(B, "eth0", VIP[A])).toBe(true);
-        expect(await onHost(B, "ip route show default")).toMatch(new RegExp(`^default via ${PUBLIC_GATEWAY.replace(/\./g, "\\.")} dev eth1`));
-        expect(await vipAnswer(B, VIP[A])).toBe(`ok ${B} example.com`);
-        // B's own IP never moved
-        expect(await servedBy(PUBLIC[B])).toBe(B);
-
-        // A boots: the monitor starts heartbeat once nginx answers, and auto_failback hands A's IPs back
-        const back = Date.now();
-        await startHost(host(A));
-        const returned = await waitServedBy(PUBLIC[A], A, { since: back, timeoutMs: RETURN_MS });
+        try {
+            const took = await waitServedBy(PUBLIC[A], B, { since, timeoutMs: TAKEOVER_MS });
+            console.log(`hard failure: ${PUBLIC[A]} answered from ${B} after ${took} ms (deadtime ${deadtime} s)`);
+            // B took A's IPs (the virtual one right after the public one), and its default route goes through the configured gateway
+            expect(await holds(B, "eth1", PUBLIC[A])).toBe(true);
+            await expect.poll(() => holds(B, "eth0", VIP[A]), { timeout: TAKEOVER_MS }).toBe(true);
+            expect(await onHost(B, "ip route show default")).toMatch(new RegExp(`^default via ${PUBLIC_GATEWAY.replace(/\./g, "\\.")} dev eth1`));
+            expect(await vipAnswer(B, VIP[A])).toBe(`ok ${B} example.com`);
+            // B's own IP never moved
+            expect(await servedBy(PUBLIC[B])).toBe(B);
+        } finally {
+            // A boots: the monitor starts heartbeat once nginx answers, and auto_failback hands A's IPs back
+            await startHost(host(A));
+        }
+        const returned = await waitServedBy(PUBLIC[A], A, { timeoutMs: RETURN_MS });
         console.log(`after boot: ${PUBLIC[A]} answered from ${A} again ${returned} ms after the host was started`);
-        expect(await holds(B, "eth1", PUBLIC[A])).toBe(false);
-        await expect.poll(() => vipAnswer(B, VIP[A]), { timeout: 10_000 }).toBe(`ok ${A} example.com`);
+        await expect.poll(() => holds(B, "eth1", PUBLIC[A]), { timeout: TAKEOVER_MS }).toBe(false);
+        await expect.poll(() => vipAnswer(B, VIP[A]), { timeout: TAKEOVER_MS }).toBe(`ok ${A} example.com`);
         expect(await servedBy(PUBLIC[B])).toBe(B);
     }, 600_000); // a boot and a failback
 
     it("nginx stopped on a node: its IP answers from the peer after the failed checks, and returns with nginx", async () => {
+        await allHome(); // whatever an earlier test left
         const limit = (check.failAfter * (check.interval + check.timeout)) * 1000 + TAKEOVER_MS;
         const since = Date.now();
         await onHost(B, "systemctl stop pairstore-nginx.service");
@@ -111,7 +114,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
         } finally {
             await onHost(B, "systemctl start pairstore-nginx.service");
         }
-    });
+    }, 600_000); // a failover and a failback
 
     async function serviceFailure(since: number, limit: number) {
         const took = await waitServedBy(PUBLIC[B], A, { since, timeoutMs: limit });
@@ -119,7 +122,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
         await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
         expect(await onHost(B, "cat /run/pairstore/failover-status")).toMatch(/^held: heartbeat held down: nginx fails its health check/);
         expect(await onHost(B, `journalctl -u pairstore-failover.service --no-pager -q --since=@${Math.floor(since / 1000) - 1}`)).toMatch(/stopping heartbeat, the peer takes this node's IPs/);
-        expect(await holds(A, "eth1", PUBLIC[B])).toBe(true);
+        await expect.poll(() => holds(A, "eth1", PUBLIC[B]), { timeout: TAKEOVER_MS }).toBe(true);
         // A's own IP stays with A
         expect(await servedBy(PUBLIC[A])).toBe(A);
 
@@ -127,11 +130,12 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
         await onHost(B, "systemctl start pairstore-nginx.service");
         const returned = await waitServedBy(PUBLIC[B], B, { since: back, timeoutMs: RETURN_MS });
         console.log(`service back: ${PUBLIC[B]} answered from ${B} again after ${returned} ms`);
-        expect(await holds(A, "eth1", PUBLIC[B])).toBe(false);
+        await expect.poll(() => holds(A, "eth1", PUBLIC[B]), { timeout: TAKEOVER_MS }).toBe(false);
         expect(await onHost(B, "systemctl is-active heartbeat.service")).toBe("active");
     }
 
     it("a node whose nginx fails keeps its IPs while its peer is dead, and hands them over once the peer is back", async () => {
+        await allHome();
         await stopHost(A, { hard: true });
         await waitServedBy(PUBLIC[A], B, { timeoutMs: TAKEOVER_MS });
         await onHost(B, "systemctl stop pairstore-nginx.service");
@@ -148,6 +152,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
             await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
         } finally {
             await onHost(B, "systemctl start pairstore-nginx.service");
+            await startHost(host(A));
         }
         await allHome();
     }, 600_000); // a boot and two handovers
