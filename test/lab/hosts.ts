@@ -782,7 +782,8 @@ function consoleTail(name: string, lines = 30): string {
 }
 
 /** Wait until sshd answers with the lab key (TCP 22, then `ssh true`). */
-export async function waitForSsh(h: LabHost, timeoutMs = 60_000): Promise<void> {
+// Four hosts booting at once on 2 busy cores have taken over 2 minutes to reach sshd.
+export async function waitForSsh(h: LabHost, timeoutMs = 240_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {

@@ -28,14 +28,24 @@ export async function ensureProbeFile(): Promise<void> {
 /** The node that answered `ip` (any HTTP status counts as an answer), or undefined when nothing answered within `timeoutMs`. */
 export function servedBy(ip: string, timeoutMs = 1000, path = PROBE_PATH): Promise<string | undefined> {
     return new Promise((resolve) => {
-        const req = http.request({ host: ip, port: 80, path, method: "GET", headers: { Host: PROBE_HOST }, timeout: timeoutMs, agent: false }, (res) => {
-            const node = res.headers["x-pairstore-node"];
+        let node: string | undefined;
+        // One deadline for the whole exchange: a socket timeout alone never fires
+        // for a response whose body stalls (it would leave this promise pending).
+        const timer = setTimeout(() => req.destroy(), timeoutMs);
+        const done = (answer: string | undefined) => {
+            clearTimeout(timer);
+            resolve(answer);
+        };
+        const req = http.request({ host: ip, port: 80, path, method: "GET", headers: { Host: PROBE_HOST }, agent: false }, (res) => {
+            const header = res.headers["x-pairstore-node"];
+            node = typeof header === "string" ? header : undefined;
             res.resume();
-            res.on("end", () => resolve(typeof node === "string" ? node : undefined));
-            res.on("error", () => resolve(undefined));
+            res.on("end", () => done(node));
+            res.on("close", () => done(node));
+            res.on("error", () => done(node));
         });
-        req.on("timeout", () => req.destroy());
-        req.on("error", () => resolve(undefined));
+        req.on("error", () => done(undefined));
+        req.on("close", () => done(node));
         req.end();
     });
 }
