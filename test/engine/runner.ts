@@ -29,8 +29,9 @@ async function main() {
     });
     const result = deployment.result;
     let unlock = () => {};
-    const finish = () => {
-        deployment.flush();
+    /** Writes the result and exits; `ownsState` false: the state belongs to another update (the lock's holder). */
+    const finish = (ownsState = true) => {
+        if (ownsState) deployment.flush();
         unlock();
         writeFileSync(req.resultFile, JSON.stringify(result), { mode: 0o600 });
         // A failed step leaves its dependents' registrations pending, which the SDK would
@@ -44,8 +45,7 @@ async function main() {
         } catch (e) {
             result.ok = false;
             result.failed.push({ name: "lock", message: (e as Error).message });
-            writeFileSync(req.resultFile, JSON.stringify(result), { mode: 0o600 });
-            process.exit(FAILED_EXIT); // the state belongs to the lock's holder: not flushed
+            return finish(false);
         }
     }
     const project = loadProject(path.resolve(ROOT, req.projectFile ?? "Pulumi.yaml"));

@@ -31,21 +31,18 @@ export function servedBy(ip: string, timeoutMs = 1000, path = PROBE_PATH): Promi
         let node: string | undefined;
         // One deadline for the whole exchange: a socket timeout alone never fires
         // for a response whose body stalls (it would leave this promise pending).
+        // The request's "close" comes last in every case (answer, error, destroy).
         const timer = setTimeout(() => req.destroy(), timeoutMs);
-        const done = (answer: string | undefined) => {
-            clearTimeout(timer);
-            resolve(answer);
-        };
         const req = http.request({ host: ip, port: 80, path, method: "GET", headers: { Host: PROBE_HOST }, agent: false }, (res) => {
             const header = res.headers["x-pairstore-node"];
             node = typeof header === "string" ? header : undefined;
             res.resume();
-            res.on("end", () => done(node));
-            res.on("close", () => done(node));
-            res.on("error", () => done(node));
         });
-        req.on("error", () => done(undefined));
-        req.on("close", () => done(node));
+        req.on("error", () => {});
+        req.on("close", () => {
+            clearTimeout(timer);
+            resolve(node);
+        });
         req.end();
     });
 }
