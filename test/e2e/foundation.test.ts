@@ -2,7 +2,8 @@
 // mounts and the log timer, idempotence, reboot, drift detection, bad config.
 import { beforeAll, expect, it } from "vitest";
 import { DEFAULT_SYSCTL } from "../../components/config";
-import { applyCheck, applyLab, labStack } from "../lab/lab";
+import { applyCheck, applyLab, labHeartbeatAuthKey, labSecureLinkSecret, labStack } from "../lab/lab";
+import { labTsigSecret } from "../lab/dns";
 import { rebootHost } from "../lab/hosts";
 import { LAB_DOMAINS, LAB_NOFILE } from "../lab/topology";
 import { describeLab, labHosts, labReady, onHost } from "./lab-env";
@@ -124,6 +125,10 @@ describeLab("foundation on the lab hosts", () => {
 
         const fix = await applyLab();
         expect(fix.ok).toBe(true);
+        // Check mode handed every secret step its stdin again: no secret shows in either run.
+        for (const secret of [labHeartbeatAuthKey(), labSecureLinkSecret(), labTsigSecret()]) {
+            for (const r of [check, fix]) expect(JSON.stringify(r).includes(secret) || r.log.includes(secret)).toBe(false);
+        }
         expect(fix.changedSteps).toEqual(expect.arrayContaining([`${node}-sysctl`, `${node}-logs-mounts`]));
         expect(fix.changedSteps.filter((s) => !s.startsWith(node))).toEqual([]);
         expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("1800");

@@ -137,7 +137,9 @@ export class Deployment {
         const old = oldUrn ? this.prevByUrn.get(oldUrn) : undefined;
         if (oldUrn) this.claimed.add(oldUrn);
         if (!reg.custom) {
-            // A component: no provider, only its entry in the state.
+            // A component: no provider, only its entry in the state; the engine
+            // still counts it as a create or a same step (step_generator.go).
+            (old ? this.result.unchanged : this.result.created).push(reg.name);
             this.record(oldUrn, this.entry(reg, old?.id, reg.inputs, old?.outputs ?? {}), false);
             return {};
         }

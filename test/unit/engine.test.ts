@@ -49,9 +49,9 @@ describe("the engine: create, same, update, delete", () => {
     it("creates, then changes nothing on an unchanged program, then updates what changed and deletes what is gone", async () => {
         const r1 = await deploy([cmd("a"), cmd("b", { stdin: "1" })]);
         expect(r1.ok).toBe(true);
-        expect(r1.created.sort()).toEqual(["a", "b"]);
+        expect(r1.created.sort()).toEqual(["a", "b", "enginetest-t"]); // the stack is a create step too
         const r2 = await deploy([cmd("a"), cmd("b", { stdin: "1" })]);
-        expect(r2.unchanged.sort()).toEqual(["a", "b"]);
+        expect(r2.unchanged.sort()).toEqual(["a", "b", "enginetest-t"]);
         // stdin is an ordinary input: a change runs `update`, it never replaces
         const r3 = await deploy([cmd("b", { stdin: "2" })]);
         expect(r3.updated).toEqual(["b"]);
@@ -65,6 +65,7 @@ describe("the engine: create, same, update, delete", () => {
 
     it("names resources by the engine's URN: the parent's whole type chain without the root stack", async () => {
         const r = await deploy([{ name: "g", component: true }, { name: "h", component: true, parent: "g" }, cmd("c", { parent: "h" })]);
+        expect(r.created.sort()).toEqual(["c", "enginetest-t", "g", "h"]); // components are create steps too
         expect(r.urns).toContain("urn:pulumi:t::enginetest::enginetest:index:Group$enginetest:index:Group$command:local:Command::c");
         expect(r.urns).toContain("urn:pulumi:t::enginetest::enginetest:index:Group::g");
         // and the program got the declared defaults of the stack config
@@ -74,6 +75,7 @@ describe("the engine: create, same, update, delete", () => {
     it("moves a resource to another parent as a new URN: the new one is created and the old one deleted, unless an alias names it", async () => {
         await deploy([{ name: "g", component: true }, cmd("c", { parent: "g" })]);
         const moved = await deploy([{ name: "g", component: true }, cmd("c")]);
+        expect(moved.unchanged.sort()).toEqual(["enginetest-t", "g"]); // a kept component is a same step
         expect(moved.created).toEqual(["c"]);
         expect(moved.deleted).toEqual(["c"]);
         const renamed = await deploy([{ name: "g", component: true }, cmd("d", { aliases: ["c"] })]);
