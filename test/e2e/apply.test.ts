@@ -48,7 +48,7 @@ describeLab("a real pulumi up's path, on the lab hosts", () => {
             const back = await applyLab();
             expect(back.ok, failures(back)).toBe(true);
         }
-    });
+    }, 900_000); // three applies: every node's secret steps run twice
 
     it("check mode deletes nothing: a removed domain keeps serving, the run stops before Pulumi's deletes, and the preview lists them", async () => {
         const [com, org] = LAB_DOMAINS;
@@ -71,7 +71,7 @@ describeLab("a real pulumi up's path, on the lab hosts", () => {
         expect(back.ok, failures(back)).toBe(true);
         expect(back.deleted).toEqual([]);
         expect(back.changedSteps).toEqual([]);
-    });
+    }, 900_000); // a check and an apply of the whole stack (check mode changes every step's inputs)
 
     it("a reinstalled node converges in one apply once its new host key is pinned, and its peer keeps serving", async () => {
         const B = "node-2b";
@@ -93,5 +93,5 @@ describeLab("a real pulumi up's path, on the lab hosts", () => {
         expect(await onHost(B, `cat ${file}`)).toBe("probe");
         const again = await applyLab();
         expect([...again.created, ...again.updated, ...again.deleted]).toEqual([]);
-    });
+    }, 900_000); // a whole node converges, then a second apply
 });

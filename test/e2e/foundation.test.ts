@@ -133,7 +133,7 @@ describeLab("foundation on the lab hosts", () => {
         expect(fix.changedSteps.filter((s) => !s.startsWith(node))).toEqual([]);
         expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("1800");
         expect(await onHost(node, "findmnt -n -o OPTIONS --mountpoint /var/log/nginx/image.example.org")).toMatch(/size=65536k/);
-    });
+    }, 900_000); // a check and an apply of the whole stack (check mode changes every step's inputs)
 
     it("undoes a pair's steps when it leaves the stack, and restores it when it comes back", async () => {
         const pairs = JSON.parse(labStack()["pairstore:pairs"].value);

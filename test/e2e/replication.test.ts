@@ -113,7 +113,7 @@ describeLab("replication inside a pair on the lab hosts", () => {
             // B's root comes back whatever failed above, so the next test starts from a whole pair.
             if ((await sshRun(host(B), `[ -e ${rootOf(DOMAIN)}/.pairstore-replica ]`)).code !== 0) await applyLab();
         }
-    }, 600_000); // two catch-up runs, a check and an apply of the whole stack
+    }, 900_000); // two catch-up runs, a check and an apply of the whole stack
 
     it("refuses rsync to B from any address but A's", async () => {
         const probe = `echo probe > /tmp/probe && rsync --contimeout=5 /tmp/probe ${host(B).mgmtIp}::${DOMAIN}/probe; echo "rc=$?"`;
