@@ -14,7 +14,8 @@ for tool in named-checkzone named-checkconf rndc perl; do
 done
 [ -f "$ZONE_FILE" ] || fail "zone file $ZONE_FILE of zone $ZONE does not exist on this host: set pairstore:dns.domains.$DOMAIN.zoneFile to the zone's master file (named-checkconf -p shows it)"
 src=$(read_stdin)
-if [ "$MODE" = delete ] && rndc zonestatus "$ZONE" 2>/dev/null | grep -qx 'dynamic: yes'; then
+zone_status() { rndc zonestatus "$ZONE" 2>/dev/null || true; }
+if [ "$MODE" = delete ] && grep -qx 'dynamic: yes' <<<"$(zone_status)"; then
     # The zone takes dynamic updates now: it was handed to another publisher
     # (the rfc2136 backend), which owns its records. The include file is not
     # read for a dynamic zone's records, and a reload would fail: leave both.
@@ -41,10 +42,10 @@ elif [ "$same" = 0 ] || [ "$has_line" = 0 ] || handler_due "$HANDLER" "$hash"; t
     [ "$has_line" = 1 ] || change "add $LINE to $ZONE_FILE" || true
     if change "bump the SOA serial of $ZONE and reload it"; then
         # named resolves relative paths in zone files from its working directory.
-        dir=$(named-checkconf -p 2>/dev/null | sed -n 's/^[[:space:]]*directory "\(.*\)";/\1/p' | head -n 1)
+        dir=$(sed -n '/^[[:space:]]*directory "/{s/^[[:space:]]*directory "\(.*\)";/\1/p;q}' <<<"$(named-checkconf -p 2>/dev/null || true)")
         cd "${dir:-/}" || fail "cannot enter named's directory $dir"
         out=$(named-checkzone "$ZONE" "$ZONE_FILE" 2>&1) || fail "zone $ZONE does not load as it is, so pairstore leaves it alone: $out"
-        serial=$(printf '%s\n' "$out" | sed -n 's/.*loaded serial \([0-9]*\).*/\1/p' | head -n 1)
+        serial=$(sed -n '/loaded serial [0-9]/{s/.*loaded serial \([0-9]*\).*/\1/p;q}' <<<"$out")
         [ -n "$serial" ] || fail "cannot read the SOA serial of zone $ZONE from named-checkzone: $out"
         next=$(( (serial + 1) % 4294967296 )); [ "$next" != 0 ] || next=1
         # Candidates: the include, and the zone file with the $INCLUDE line (pointing at the candidate for the check) and the new serial.
@@ -55,7 +56,7 @@ elif [ "$same" = 0 ] || [ "$has_line" = 0 ] || handler_due "$HANDLER" "$hash"; t
         INC_OLD=$INCLUDE INC_NEW=$_tmp/include perl -pe 's/^\$INCLUDE\s+"?\Q$ENV{INC_OLD}\E"?(\s|$)/\$INCLUDE "$ENV{INC_NEW}"$1/' "$_tmp/zone" > "$_tmp/zone.check"
         out=$(named-checkzone "$ZONE" "$_tmp/zone.check" 2>&1) ||
             fail "zone $ZONE with the new shard records fails named-checkzone, nothing was changed: $out"
-        printf '%s\n' "$out" | grep -q "loaded serial $next\b" ||
+        grep -q "loaded serial $next\b" <<<"$out" ||
             fail "cannot bump the SOA serial of zone $ZONE in $ZONE_FILE (write it as a plain number in the SOA record): $out"
         # Activate: the include first, then the zone file, each atomically, with the zone file's owner and mode.
         mkdir -p "$(dirname "$INCLUDE")" || fail "cannot create $(dirname "$INCLUDE")"
@@ -66,10 +67,10 @@ elif [ "$same" = 0 ] || [ "$has_line" = 0 ] || handler_due "$HANDLER" "$hash"; t
             { rm -f "$tmp"; fail "cannot write $ZONE_FILE"; }
         out=$(rndc reload "$ZONE" 2>&1) || fail "rndc reload $ZONE failed: $out"
         for _ in $(seq 50); do
-            rndc zonestatus "$ZONE" 2>/dev/null | grep -q "^serial: $next\$" && break
+            grep -q "^serial: $next\$" <<<"$(zone_status)" && break
             sleep 0.2
         done
-        rndc zonestatus "$ZONE" 2>/dev/null | grep -q "^serial: $next\$" ||
+        grep -q "^serial: $next\$" <<<"$(zone_status)" ||
             fail "named did not load serial $next of zone $ZONE after rndc reload: $(rndc zonestatus "$ZONE" 2>&1 | tr '\n' ' ')"
         handler_done "$HANDLER" "$hash"
     fi

@@ -63,7 +63,7 @@ current_records() {
     names=$(awk '{ printf "%s A ", $1 }' "$_tmp/want")
     # shellcheck disable=SC2086
     out=$(dig +tcp +norec +noall +answer +time=5 +tries=2 -p "$PORT" @"$SERVER" $names 2>&1) || fail "cannot query DNS server $SERVER:$PORT: $out"
-    if printf '%s\n' "$out" | grep -q '^;;'; then fail "cannot query DNS server $SERVER:$PORT: $(printf '%s' "$out" | grep '^;;' | head -n 3 | tr '\n' ' ')"; fi
+    if grep -q '^;;' <<<"$out"; then fail "cannot query DNS server $SERVER:$PORT: $(grep -m 3 '^;;' <<<"$out" | tr '\n' ' ')"; fi
     printf '%s\n' "$out" | awk '$3 == "IN" && $4 == "A" { n = tolower($1); ttl[n] = $2; ips[n] = ips[n] " " $5 }
         END { for (n in ips) print n, ttl[n], ips[n] }' | while read -r name ttl rest; do
         printf '%s %s %s\n' "$name" "$ttl" "$(printf '%s\n' $rest | sort | tr '\n' ' ' | sed 's/ $//')"
@@ -103,7 +103,7 @@ if [ "$n" -gt 0 ]; then
         left=$(awk 'NR == FNR { want[$1] = $3 " " $4; next } ($1 in want) && want[$1] == $3 " " $4 { print $1 }' "$_tmp/want.sorted" "$_tmp/after")
         [ -z "$left" ] || fail "DNS server $SERVER:$PORT accepted the update but still answers $left"
     else
-        missing=$(comm -23 "$_tmp/want.sorted" "$_tmp/after" | head -n 3 | tr '\n' ';')
+        missing=$(comm -23 "$_tmp/want.sorted" "$_tmp/after" | sed -n '1,3p' | tr '\n' ';')
         [ -z "$missing" ] || fail "DNS server $SERVER:$PORT accepted the update but does not answer: $missing -- is it the primary of zone $ZONE?"
     fi
 fi

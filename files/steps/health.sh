@@ -16,7 +16,8 @@ while :; do
         [ "$code" = 200 ] || bad+=("$url answers ${code:-nothing}")
     done
     for a in "${ADDRESSES[@]}"; do
-        ip -o -4 addr show dev "${a%%=*}" 2>/dev/null | grep -qF " inet ${a#*=} " || bad+=("${a#*=} is not up on ${a%%=*}")
+        held=$(ip -o -4 addr show dev "${a%%=*}" 2>/dev/null || true)
+        grep -qF " inet ${a#*=} " <<<"$held" || bad+=("${a#*=} is not up on ${a%%=*}")
     done
     [ ${#bad[@]} -eq 0 ] && break
     if [ "$CHECK" = 1 ]; then

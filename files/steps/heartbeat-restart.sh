@@ -4,7 +4,7 @@
 HB_UNIT={{unit}}
 HB_OWN=({{own}})
 HB_WAIT={{wait}}
-has_address() { ip -o -4 addr show dev "${1%%=*}" 2>/dev/null | grep -qF " inet ${1#*=} "; }
+has_address() { local held; held=$(ip -o -4 addr show dev "${1%%=*}" 2>/dev/null || true); grep -qF " inet ${1#*=} " <<<"$held"; }
 restart_heartbeat() {
     systemctl is-active -q "$HB_UNIT" || return 0
     systemctl restart "$HB_UNIT" || fail "systemctl restart $HB_UNIT failed: $(systemctl status --no-pager -n 5 "$HB_UNIT" 2>&1 | tail -n 5)"

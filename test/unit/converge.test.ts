@@ -7,9 +7,9 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { fileStep, serviceStep, stepScript } from "../../components/host/step";
-import { shq, shqList } from "../../components/host/template";
+import { FILES_DIR, shq, shqList } from "../../components/host/template";
 import { kernelRole } from "../../components/roles/kernel";
-import { logsRole } from "../../components/roles/logs";
+import { logsRetireStep, logsRole } from "../../components/roles/logs";
 
 let sandbox: string;
 beforeEach(() => {
@@ -310,6 +310,54 @@ describe("the log mounts step (files/steps/log-mounts.sh) against a sandbox fsta
         expect(again.code, again.stderr).toBe(0);
         expect(again.stdout.trim()).toBe("ok");
         expect(readFileSync(fstab, "utf8")).toBe(text);
+    });
+
+    test("logs-retire unmounts only the log directories no longer configured, and keeps their files", () => {
+        const root = path.join(sandbox, "log");
+        const kept = ["example.com", "example.org", "a.example", "b.example"].map((d) => path.join(root, `image.${d}`));
+        const gone = path.join(root, "image.old.example");
+        for (const d of [...kept, gone]) mkdirSync(d, { recursive: true });
+        writeFileSync(path.join(gone, "access.log"), "GET /x\n");
+        writeFileSync(path.join(sandbox, "mounted"), [...kept, gone, path.join(sandbox, "other")].join("\n") + "\n");
+        const retireShims = {
+            ...shims,
+            findmnt: `cat "$SANDBOX/mounted"`,
+            umount: `echo "umount $*" >> "$SANDBOX/calls"; grep -vxF "\${@: -1}" "$SANDBOX/mounted" > "$SANDBOX/m" || true; mv "$SANDBOX/m" "$SANDBOX/mounted"`,
+        };
+        const step = logsRetireStep({ domains: ["example.com", "example.org", "a.example", "b.example"].map((name) => ({ name, internalPort: 8081 })) });
+        const subst: Array<[string | RegExp, string]> = [
+            [/^DIRS=\(.*\)$/m, `DIRS=(${shqList(kept)})`],
+            ["/var/log/nginx", root],
+            ["/usr/local/lib/pairstore/rotate-logs", "true"],
+        ];
+        const check = run("logs-retire", step.script, { shims: retireShims, subst, check: true });
+        expect(check.stdout).toContain(`would: process and unmount ${gone} (no longer configured)`);
+        expect(existsSync(path.join(sandbox, "calls"))).toBe(false);
+        const r = run("logs-retire", step.script, { shims: retireShims, subst });
+        expect(r.code, r.stderr).toBe(0);
+        expect(readFileSync(path.join(sandbox, "calls"), "utf8")).toBe(`umount ${gone}\n`);
+        expect(readFileSync(path.join(`${gone}.retired`, "access.log"), "utf8")).toBe("GET /x\n");
+        expect(run("logs-retire", step.script, { shims: retireShims, subst }).stdout.trim()).toBe("ok");
+    });
+});
+
+describe("scripts that run under pipefail", () => {
+    // With `set -o pipefail`, a reader that exits early (grep -q, grep -m, head,
+    // sed ...q) can kill the writer before it is done: SIGPIPE fails the pipeline
+    // although the reader found its match. Once in a few hundred runs, logs-retire
+    // took a configured log directory for a retired one and unmounted it. Match on
+    // captured output instead (`grep -q PATTERN <<<"$out"`).
+    const early = [/^grep\b.*\s-(?:[A-Za-z]*[qm][A-Za-z]*|-quiet|-max-count)\b/, /^head\b/, /^sed\b.*q[;}'"]/, /^awk\b.*\bexit\b/];
+    const scripts = readdirSync(FILES_DIR, { recursive: true, encoding: "utf8" })
+        .filter((f) => statSync(path.join(FILES_DIR, f)).isFile())
+        .filter((f) => /^(steps|dns)\//.test(f) || readFileSync(path.join(FILES_DIR, f), "utf8").includes("pipefail"));
+
+    test.each(scripts)("%s pipes into no reader that exits early", (f) => {
+        const offending = readFileSync(path.join(FILES_DIR, f), "utf8").split("\n")
+            .map((line, i) => ({ line, n: i + 1 }))
+            .filter(({ line }) => !line.trim().startsWith("#"))
+            .filter(({ line }) => line.replace(/\|\|/g, " OR ").split("|").slice(1).some((stage) => early.some((re) => re.test(stage.trim()))));
+        expect(offending.map(({ line, n }) => `${f}:${n}: ${line.trim()}`)).toEqual([]);
     });
 });
 
