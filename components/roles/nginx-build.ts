@@ -3,13 +3,23 @@
 // program, configured with the operator's module flags and pairstore's paths.
 import type { ClusterSpec, NodeSpec } from "../config";
 import { copyStep, type StepSpec } from "../host/step";
-import { digest, render, shq, shqList } from "../host/template";
+import { digest, readTemplate, render, shq, shqList } from "../host/template";
 import {
     NGINX_BIN, NGINX_LIVE_CONF, NGINX_PID, NGINX_PREFIX, NGINX_SRC_CACHE, NGINX_VAR_DIR, nginxUploadPath,
 } from "../paths";
 
-/** Debian packages the build needs (compiler, system PCRE2 and zlib) and curl (download, health checks). */
-export const NGINX_BUILD_PACKAGES = ["build-essential", "libpcre2-dev", "zlib1g-dev", "curl", "ca-certificates"];
+/** Debian packages the build needs (compiler, patch, system PCRE2 and zlib) and curl (download, health checks). */
+export const NGINX_BUILD_PACKAGES = ["build-essential", "patch", "libpcre2-dev", "zlib1g-dev", "curl", "ca-certificates"];
+
+/**
+ * pairstore's patch to nginx's dav module (files/nginx/dav-write-once.patch):
+ * write-once PUT and MOVE by link(2), fsync before a name appears, no copy
+ * across file systems, no DELETE or MOVE of a directory. Applied to every
+ * build; a changed patch rebuilds.
+ */
+export function davPatch(): string {
+    return readTemplate("nginx/dav-write-once.patch");
+}
 
 /** The path flags pairstore always passes, before the operator's module flags. */
 export function nginxPathFlags(): string[] {
@@ -33,9 +43,9 @@ export function nginxConfigureFlags(spec: Pick<ClusterSpec, "nginx">): string[] 
     return [...nginxPathFlags(), ...spec.nginx.configureFlags];
 }
 
-/** Identifies a build: a new id (version, checksum or flags changed) means a rebuild. */
+/** Identifies a build: a new id (version, checksum, flags or pairstore's patch changed) means a rebuild. */
 export function nginxBuildId(spec: Pick<ClusterSpec, "nginx">): string {
-    return digest(spec.nginx.version, spec.nginx.sha256, ...nginxConfigureFlags(spec));
+    return digest(spec.nginx.version, spec.nginx.sha256, ...nginxConfigureFlags(spec), davPatch());
 }
 
 /** Steps: push the tarball to `node` (when `nginx.sourceFile` is set), then build and install. */
@@ -60,6 +70,8 @@ export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">, node: Pick<Node
             flags: shqList(nginxConfigureFlags(spec)),
             build_id: nginxBuildId(spec),
         }),
+        // the patch travels on stdin, so `pulumi preview --diff` shows it
+        stdin: davPatch(),
         // The binary and the build cache stay: removing the role does not uninstall nginx under a running unit.
     });
     return steps;

@@ -1,7 +1,10 @@
-# nginx from source. Rebuilds only when the build id (version, checksum,
-# configure flags) changes; a tarball whose sha256 differs stops the step with
-# both sums; the new binary replaces the old one only after it passes
-# `nginx -t` with the configuration it will run (the service step restarts it).
+# nginx from source, with pairstore's dav patch (on stdin: write-once PUT and
+# MOVE, no partial files, no DELETE or MOVE of a directory). Rebuilds only
+# when the build id (version, checksum, configure flags, patch) changes; a
+# tarball whose sha256 differs stops the step with both sums; a patch that
+# does not apply stops it naming the version; the new binary replaces the old
+# one only after it passes `nginx -t` with the configuration it will run (the
+# service step restarts it).
 VERSION={{version}}
 SHA256={{sha256}}
 URL={{url}}
@@ -13,6 +16,7 @@ VAR_DIR={{var_dir}}
 FLAGS=({{flags}})
 BUILD_ID={{build_id}}
 ID_FILE=$STATE_DIR/nginx-build-id
+PATCH=$(read_stdin)
 current=$(cat "$ID_FILE" 2>/dev/null || true)
 if [ "$current" = "$BUILD_ID" ] && [ -x "$BIN" ]; then
     echo "nginx $VERSION: build $BUILD_ID is installed"
@@ -38,7 +42,9 @@ elif change "build nginx $VERSION (build ${current:-none} -> $BUILD_ID)"; then
     rm -rf "$build" && mkdir -p "$build" || fail "cannot create $build"
     tar -xzf "$tarball" -C "$build" --strip-components=1 || fail "cannot unpack $tarball"
     log=$build/build.log
-    (cd "$build" && ./configure "${FLAGS[@]}") >"$log" 2>&1 || fail "./configure failed: $(tail -n 15 "$log")"
+    (cd "$build" && patch -p1 --forward --batch < "$PATCH") >"$log" 2>&1 \
+        || fail "pairstore's dav patch does not apply to nginx $VERSION (it is made for 1.22.1): $(tail -n 5 "$log")"
+    (cd "$build" && ./configure "${FLAGS[@]}") >>"$log" 2>&1 || fail "./configure failed: $(tail -n 15 "$log")"
     make -C "$build" -j"$(nproc)" >>"$log" 2>&1 || fail "make failed: $(tail -n 15 "$log")"
     # The new binary must accept the configuration it will run with.
     conf=$LIVE_CONF
