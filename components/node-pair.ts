@@ -29,6 +29,8 @@ export interface NodePairArgs {
     heartbeatAuthKey: pulumi.Input<string>;
     /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
     rsyncSecret?: pulumi.Input<string>;
+    /** A value new to every run (see roles/index.ts NodePlace); kept out of the component's inputs. */
+    runId: string;
 }
 
 export class NodePair extends pulumi.ComponentResource {
@@ -38,10 +40,13 @@ export class NodePair extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, runId, ...plain } = args;
         super("pairstore:index:NodePair", name, plain, opts);
         const [a, b] = args.pair.nodes;
-        const common = { pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret };
+        // The first node is the pair's upload owner: uploads are decided there while it is up and ready.
+        const common = {
+            pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, owner: a.name, runId,
+        };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a }, { parent: this, dependsOn: [first.healthGate] });
         let after: pulumi.Resource[] = [second.healthGate];

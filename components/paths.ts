@@ -52,9 +52,29 @@ export const HEALTH_PATH = "/.pairstore/health";
 export function domainRootOf(dataRoot: string, domain: string): string {
     return `${dataRoot}/${domain}/image`;
 }
-/** nginx's temp files for a domain: next to its files, so proxy_store and PUT rename within one file system. */
+/**
+ * pairstore's own folder inside a domain's image root (a dot-folder: never
+ * served, stored through DAV or replicated as a file). Inside the root, so
+ * that it is on the same file system as the files, whatever is mounted where:
+ * temporary files become stored files by link(2)/rename(2), never by a copy.
+ */
+export const INTERNAL_DIR = ".pairstore";
+
+/** pairstore's folder inside a domain's image root. */
+export function internalDirOf(dataRoot: string, domain: string): string {
+    return `${domainRootOf(dataRoot, domain)}/${INTERNAL_DIR}`;
+}
+/** Temporary files of a domain (nginx's request bodies, rsync's transfers): inside the image root, on its file system. */
 export function domainTmpOf(dataRoot: string, domain: string): string {
-    return `${dataRoot}/${domain}/.nginx-tmp`;
+    return `${internalDirOf(dataRoot, domain)}/tmp`;
+}
+/** Tombstones of a domain: one empty file per deleted path, its mtime the time of the delete. */
+export function tombstonesOf(dataRoot: string, domain: string): string {
+    return `${internalDirOf(dataRoot, domain)}/tombstones`;
+}
+/** Where a domain keeps the losing version of a conflict (two different files under one name). */
+export function conflictsOf(dataRoot: string, domain: string): string {
+    return `${internalDirOf(dataRoot, domain)}/conflicts`;
 }
 
 /** The web user: owns stored files (nginx's DAV writes them, rsyncd receives them as this user). */
@@ -73,6 +93,27 @@ export const RSYNC_USER = "pairstore";
 export const LSYNCD_CONF = `${ETC_DIR}/lsyncd.conf.lua`;
 /** Marker file in a domain's image root: a node without it never replays deletes to its peer. */
 export const REPLICA_MARKER = ".pairstore-replica";
+/**
+ * The group of every file a node received from its peer (rsyncd runs with it,
+ * refills write with it): lsyncd pushes a file only when it is not received,
+ * whatever its timestamps say. Nothing else writes files with this group.
+ */
+export const REPLICA_GROUP = "pairstore-replica";
+/**
+ * A domain is "ready" on a node (`<READY_DIR>/<domain>`) once the node has
+ * pulled what its peer held (or found the peer unreachable) since it booted
+ * or its root was recreated; only then does the pair's first node decide
+ * uploads (tmpfs: gone after a reboot).
+ */
+export const READY_DIR = "/run/pairstore/ready";
+/** The ready flag of a domain on a node (see READY_DIR). */
+export function readyFileOf(domain: string): string {
+    return `${READY_DIR}/${domain}`;
+}
+/** Replication state that is not stored files: the peer's tombstones as last fetched, conflict counters. */
+export const REPLICATION_STATE_DIR = "/var/lib/pairstore/replication";
+/** The command operators run to compare (and repair) both nodes of a pair. */
+export const VERIFY_BIN = "/usr/local/sbin/pairstore-verify";
 /** heartbeat's configuration directory (ha.cf, haresources, authkeys, resource.d/). */
 export const HA_DIR = "/etc/ha.d";
 /** Debian's heartbeat unit. pairstore-failover.service starts and stops it; it is not enabled at boot. */

@@ -1,5 +1,6 @@
 // The pairstore program: stack config -> validated spec -> one NodePair per pair.
 import * as pulumi from "@pulumi/pulumi";
+import { randomBytes } from "crypto";
 import { existsSync } from "fs";
 import { ConfigError, NAMESPACE, parseClusterConfig, type ClusterSpec } from "./config";
 import { shardRecords } from "./dns";
@@ -45,9 +46,11 @@ export function program() {
     const heartbeatAuthKey = config.requireSecret("heartbeatAuthKey");
     const rsyncSecret = spec.replication.auth ? config.requireSecret("rsyncSecret") : undefined;
     const { pairs, shards, dns, ...settings } = spec;
+    // New to every run: each node's replication-verify step runs on every apply (a wiped disk is refilled by a plain `pulumi up`).
+    const runId = `${new Date().toISOString()} ${randomBytes(4).toString("hex")}`;
     const nodePairs = new Map<string, NodePair>();
     for (const pair of pairs) {
-        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret }));
+        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, runId }));
     }
     const shardPlan = planToConfig(shards.plan);
     if (shards.added.length > 0 || !shards.pinned) {

@@ -23,6 +23,10 @@ export interface StorageNodeArgs {
     heartbeatAuthKey: pulumi.Input<string>;
     /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
     rsyncSecret?: pulumi.Input<string>;
+    /** Name of the pair's first node: the upload owner (see roles/index.ts NodePlace). */
+    owner: string;
+    /** A value new to every run; kept out of the component's inputs (see roles/index.ts NodePlace). */
+    runId: string;
 }
 
 type StepResource = command.remote.Command | command.remote.CopyToRemote;
@@ -46,7 +50,7 @@ export class StorageNode extends pulumi.ComponentResource {
      * run when NodePair calls `runPhase`.
      */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, ...plain } = args;
+        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, runId, ...plain } = args;
         super("pairstore:index:StorageNode", name, plain, opts);
         this.nodeName = args.node.name;
         this.resourceName = name;
@@ -59,7 +63,7 @@ export class StorageNode extends pulumi.ComponentResource {
             secureLinkSecret,
             heartbeatAuthKey,
             rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
-        });
+        }, { owner: args.owner, runId });
         this.pending = steps.filter((s) => (s.phase ?? "base") !== "base");
         // The base phase ends with the health gate, a script step.
         this.healthGate = this.chain(steps.filter((s) => (s.phase ?? "base") === "base"), previous) as command.remote.Command;

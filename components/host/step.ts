@@ -134,6 +134,8 @@ export interface HealthOptions {
     timeoutSeconds?: number;
     /** Step name (a node has more than one gate: "health", "replication-health"). */
     name?: string;
+    /** Files that must exist (flags other services leave, such as a domain's ready flag). */
+    files?: string[];
 }
 
 /** The health gate of a node: waits until its units are active, mounts in place, URLs answer 200 and addresses are up. */
@@ -146,6 +148,7 @@ export function healthStep(revision: string, units: string[], mounts: string[], 
             mounts: shqList(mounts),
             urls: shqList(opts.urls ?? []),
             addresses: shqList(opts.addresses ?? []),
+            files: shqList(opts.files ?? []),
             timeout: opts.timeoutSeconds ?? 60,
         }),
     };

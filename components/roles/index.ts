@@ -8,7 +8,8 @@ import { logDirs, logsRetireStep, logsRole } from "./logs";
 import { nginxBuildRole } from "./nginx-build";
 import { nginxHealthUrls, nginxSitesRole, type SitesSecrets } from "./nginx-sites";
 import { packagesRole } from "./packages";
-import { REPLICATION_UNITS, replicationRole, type ReplicationSecrets } from "./replication";
+import { REPLICATION_UNITS, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication";
+import { readyFileOf } from "../paths";
 
 /** What a node needs to know about the cluster (everything but the other pairs, the shard plan and DNS). */
 export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;
@@ -16,19 +17,31 @@ export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;
 /** Secrets a node's steps install (Pulumi secrets, passed beside the plain settings). */
 export type NodeSecrets = SitesSecrets & HeartbeatSecrets & ReplicationSecrets;
 
+/** Where a node stands in its pair, and in this run. */
+export interface NodePlace {
+    /** Name of the pair's first node: the upload owner, whose version wins a conflict. */
+    owner: string;
+    /**
+     * A value new to every run (`pulumi up`): the `replication-verify` step
+     * carries it, so it runs on every apply and a wiped or partial disk is
+     * refilled by a plain apply (preview therefore always lists that step).
+     */
+    runId: string;
+}
+
 /**
  * Every step of one node. The "base" phase ends with the node's health gate
  * (the peer's base steps wait for it); the "activate" phase ends with the
  * replication health gate.
  */
-export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec, secrets: NodeSecrets): StepSpec[] {
-    const replication = replicationRole(settings, node, peer, secrets);
+export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec, secrets: NodeSecrets, place: NodePlace): StepSpec[] {
+    const replication = replicationRole(settings, node, peer, secrets, place);
     const base = [
         ...packagesRole(settings),
         ...kernelRole(settings),
         ...logsRole(settings),
         ...nginxBuildRole(settings, node),
-        ...nginxSitesRole(settings, node, peer, secrets),
+        ...nginxSitesRole(settings, node, peer, secrets, place.owner),
         logsRetireStep(settings),
         ...replication.filter((s) => (s.phase ?? "base") === "base"),
         ...heartbeatRole(settings, node, peer, secrets),
@@ -42,6 +55,13 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
             addresses: gateAddresses(node, settings.heartbeat),
             timeoutSeconds: Math.max(60, heartbeatWaitSeconds(settings.heartbeat)),
         });
-    const replicationGate = { ...healthStep(revisionOf(later), REPLICATION_UNITS, [], { name: "replication-health" }), phase: "activate" as const };
-    return [...base, gate, ...later, replicationGate];
+    // Replication runs, and every domain is ready (refilled since boot: the upload owner decides uploads only then).
+    const replicationGate = {
+        ...healthStep(revisionOf(later), REPLICATION_UNITS, [], {
+            name: "replication-health", files: settings.domains.map((d) => readyFileOf(d.name)),
+        }),
+        phase: "activate" as const,
+    };
+    // Last, on every apply: recreate and refill a wiped root, compare and repair the pair.
+    return [...base, gate, ...later, replicationGate, replicationVerifyStep(settings, place)];
 }

@@ -7,8 +7,8 @@ import type { ClusterSpec, NodeSpec } from "../config";
 import { fileStep, serviceStep, type StepSpec } from "../host/step";
 import { digest, render, shq, shqList } from "../host/template";
 import {
-    HEALTH_PATH, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
-    domainRootOf, domainTmpOf, logDirOf,
+    HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
+    domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
 } from "../paths";
 import { secureLinkSecretProblem } from "../secure-link";
 import { nginxBuildId } from "./nginx-build";
@@ -41,10 +41,69 @@ export function renderNginxConf(spec: SitesSpec): string {
     });
 }
 
-/** The site file of one domain on `node`, whose peer is `peer`. */
-export function renderSite(spec: SitesSpec, domain: ClusterSpec["domains"][number], node: NodeSpec, peer: NodeSpec): string {
+/** Characters a stored file's name may hold (its first one is not "."): what the layout's names use, and no escaping anywhere. */
+const NAME = "[A-Za-z0-9_][A-Za-z0-9._~@+=,-]*";
+const HEX = "[0-9a-f]";
+
+/** `prefix` ("/private/") as an optional regex group in front of a path: "(?:/private)?". */
+function optionalPrefix(prefix: string): string {
+    return `(?:${prefix.replace(/\/$/, "").replace(/[.+*?^$()[\]{}|\\]/g, "\\$&")})?`;
+}
+
+/**
+ * nginx regex of a stored file's URI: three hex folders of the storage layout
+ * and a name that does not start with "." (components/layout.ts), optionally
+ * under the secure-link prefix. Only such paths are stored (PUT, MOVE
+ * destinations) and fetched from the peer by the public fallback.
+ */
+export function storedUriPattern(secureLinkPrefix: string): string {
+    return `^${optionalPrefix(secureLinkPrefix)}/${HEX}/${HEX}/${HEX}/${NAME}$`;
+}
+
+/** nginx regex of a MOVE's Destination header (absolute URL or path) that names a storage path. */
+export function storedDestinationPattern(secureLinkPrefix: string): string {
+    return `^(?:https?://[^/]+)?${storedUriPattern(secureLinkPrefix).slice(1)}`;
+}
+
+/**
+ * nginx regex of the root and of every folder of the storage layout (with or
+ * without a trailing slash, under the secure-link prefix too): never deleted
+ * or moved, whether it exists or not.
+ */
+export function layoutFolderPattern(secureLinkPrefix: string): string {
+    return `^${optionalPrefix(secureLinkPrefix)}(?:/${HEX}){0,3}/?$`;
+}
+
+/** The nginx upstream of a domain's uploads: the owner's store, then the second node's. */
+export function uploadUpstreamName(domain: string): string {
+    return `pairstore_upload_${domain.replace(/[^A-Za-z0-9]/g, "_")}`;
+}
+
+/**
+ * The site file of one domain on `node`, whose peer is `peer`; `owner` is the
+ * name of the pair's first node, the upload owner (see site.conf).
+ */
+export function renderSite(spec: SitesSpec, domain: ClusterSpec["domains"][number], node: NodeSpec, peer: NodeSpec, owner: string): string {
     const extra = spec.nginx.extraPublicConfig.trim();
+    if (owner !== node.name && owner !== peer.name) throw new Error(`upload owner ${owner} is neither ${node.name} nor ${peer.name}`);
+    const [first, second] = owner === node.name ? [node, peer] : [peer, node];
+    const storeGate = owner !== node.name ? "" : [
+        "        # The upload owner decides only once it is ready: it has pulled what its",
+        "        # peer holds since it booted (replicate refill). Until then the peer decides.",
+        `        if (!-e ${readyFileOf(domain.name)}) {`,
+        `            return 503 "pairstore: ${node.name} is catching up with its peer, which stores this upload\\n";`,
+        "        }",
+    ].join("\n");
     return render("nginx/site.conf", {
+        owner,
+        upstream: uploadUpstreamName(domain.name),
+        owner_store: `${first.internalAddress}:${domain.internalPort}`,
+        second_store: `${second.internalAddress}:${domain.internalPort}`,
+        store_gate: storeGate,
+        stored_uri: storedUriPattern(spec.secureLinkPrefix),
+        stored_destination: storedDestinationPattern(spec.secureLinkPrefix),
+        layout_folder_uri: layoutFolderPattern(spec.secureLinkPrefix),
+        tombstones: tombstonesOf(spec.dataRoot, domain.name),
         domain: domain.name,
         node: node.name,
         peer: peer.name,
@@ -71,10 +130,11 @@ export function renderSecureLinkConf(secret: string): string {
 }
 
 /** Steps: data directories, unit, configuration files, secret, activation, service. */
-export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, secrets: SitesSecrets): StepSpec[] {
+export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, secrets: SitesSecrets, owner: string): StepSpec[] {
     const dirs = spec.domains.flatMap((d) => {
+        const root = domainRootOf(spec.dataRoot, d.name);
         const tmp = domainTmpOf(spec.dataRoot, d.name);
-        return [domainRootOf(spec.dataRoot, d.name), tmp, `${tmp}/proxy`, `${tmp}/body`];
+        return [root, `${root}/${INTERNAL_DIR}`, tmp, `${tmp}/body`, `${tmp}/rsync`, tombstonesOf(spec.dataRoot, d.name)];
     });
     const unit = render("nginx/pairstore-nginx.service", {
         mounts: [...spec.domains.map((d) => logDirOf(d.name)), spec.dataRoot].join(" "),
@@ -87,7 +147,7 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
         { step: "nginx-mime-types", path: `${CANDIDATE}/mime.types`, content: render("nginx/mime.types", {}) },
         { step: "nginx-main-conf", path: `${CANDIDATE}/nginx.conf`, content: renderNginxConf(spec) },
         ...spec.domains.map((d) => ({
-            step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer),
+            step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer, owner),
         })),
     ];
     const activate = (setDigest: string) => render("steps/nginx-activate.sh", {

@@ -1,12 +1,15 @@
 // Replication inside a pair: an rsyncd per node that only the peer may write
 // to, lsyncd on both nodes pushing every domain to the peer (two-way, made
 // safe by design), a first sync that merges both disks before lsyncd is first
-// enabled, a refill of an empty or partial disk before lsyncd starts, and a
-// catch-up timer. No step ever deletes stored files.
+// enabled, a refill of an empty or partial disk before lsyncd starts, a
+// catch-up timer that compares and repairs the pair, tombstones that keep
+// deleted files deleted, and a verify step on every apply. No step ever
+// deletes a stored file the pair still holds live.
 import * as pulumi from "@pulumi/pulumi";
 import { DIRS_PER_DOMAIN, inotifyWatchesNeeded, type ClusterSpec, type NodeSpec } from "../config";
 import {
-    domainRootOf, LIB_DIR, LSYNCD_CONF, REPLICA_MARKER, RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, WEB_USER,
+    domainRootOf, INTERNAL_DIR, LIB_DIR, LSYNCD_CONF, READY_DIR, readyFileOf, REPLICA_GROUP, REPLICA_MARKER, REPLICATION_STATE_DIR,
+    RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, VERIFY_BIN, WEB_USER,
 } from "../paths";
 import { fileStep, serviceStep, type StepSpec } from "../host/step";
 import { render, shq, shqList } from "../host/template";
@@ -20,16 +23,16 @@ export interface ReplicationSecrets {
     rsyncSecret?: pulumi.Input<string>;
 }
 
+/** Where the node stands in its pair (see roles/index.ts NodePlace). */
+export interface ReplicationPlace {
+    /** Name of the pair's first node: its version wins a conflict, its pushes keep the peer's loser. */
+    owner: string;
+    /** New to every run: the verify step runs on every apply. */
+    runId: string;
+}
+
 /** The units a replicating node keeps active. */
 export const REPLICATION_UNITS = ["pairstore-rsyncd.service", "pairstore-lsyncd.service", "pairstore-catchup.timer"];
-
-/**
- * A file whose ctime lies this many milliseconds after its mtime came from
- * the peer (rsync keeps the sender's mtime; replication takes at least this
- * long), so lsyncd does not push it back. A file written locally has its
- * ctime at its mtime.
- */
-export const ECHO_MS = 200;
 
 /**
  * Seconds lsyncd's rsync waits before it replays deletes, then checks that
@@ -37,6 +40,16 @@ export const ECHO_MS = 200;
  * folders by then).
  */
 export const DELETE_SETTLE_SECONDS = 1;
+
+/**
+ * A tombstone is dropped only once neither node holds its file (both applied
+ * the delete, the peer's root intact) and it is at least this old (never by
+ * time alone: a node that still holds the file keeps it alive).
+ */
+export const TOMBSTONE_MIN_AGE_SECONDS = 7 * 24 * 3600;
+
+/** Seconds the verify step waits for lsyncd to refill a recreated root before it fails. */
+export const REFILL_TIMEOUT_SECONDS = 600;
 
 /** Where lsyncd pushes a domain: the peer's write-only module (`[user@]peer::domain/`). */
 export function lsyncdTarget(spec: ReplicationSettings, peer: NodeSpec, domain: string): string {
@@ -46,13 +59,14 @@ export function lsyncdTarget(spec: ReplicationSettings, peer: NodeSpec, domain: 
 /** rsyncd's config: one write-only module and one read-only refill module per domain; only the peer may connect. */
 export function renderRsyncdConf(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec): string {
     const modules = spec.domains.map((d) => render("replication/rsyncd-module.conf", {
-        domain: d.name, path: domainRootOf(spec.dataRoot, d.name), peer: peer.internalAddress,
+        domain: d.name, path: domainRootOf(spec.dataRoot, d.name), peer: peer.internalAddress, internal: INTERNAL_DIR, marker: REPLICA_MARKER,
     })).join("");
     const auth = spec.replication.auth ? render("replication/rsyncd-auth.conf", { user: RSYNC_USER, secrets: RSYNCD_SECRETS }) : "";
     return render("replication/rsyncd.conf", {
         address: node.internalAddress,
         peer: peer.internalAddress,
         web_user: WEB_USER,
+        replica_group: REPLICA_GROUP,
         // lsyncd's processes and the catch-up run at once, per domain
         max_connections: 4 * spec.domains.length * (spec.replication.maxProcesses + 1),
         auth: auth.trimEnd(),
@@ -68,6 +82,8 @@ export function renderLsyncdConf(spec: ReplicationSettings, peer: NodeSpec): str
         target: lsyncdTarget(spec, peer, d.name),
         delay: spec.replication.delay,
         wrapper: `${LIB_DIR}/lsyncd-rsync`,
+        internal: INTERNAL_DIR,
+        marker: REPLICA_MARKER,
         password_file: spec.replication.auth ? `\n        password_file = "${RSYNC_PASSWORD}",` : "",
     })).join("");
     return render("replication/lsyncd.conf.lua", {
@@ -75,26 +91,50 @@ export function renderLsyncdConf(spec: ReplicationSettings, peer: NodeSpec): str
     });
 }
 
-/** The helper that prepares image roots, pulls (first sync, refill) and pushes (catch-up). */
-export function renderReplicateScript(spec: ReplicationSettings, peer: NodeSpec): string {
+/** The helper that prepares image roots, applies tombstones, refills, merges, verifies and repairs (files/replication/replicate). */
+export function renderReplicateScript(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, owner: string): string {
     return render("replication/replicate", {
         peer: shq(peer.internalAddress),
+        peer_name: shq(peer.name),
+        node_name: shq(node.name),
+        owner: owner === node.name ? 1 : 0,
         data_root: shq(spec.dataRoot),
         domains: shqList(spec.domains.map((d) => d.name)),
         web_user: shq(WEB_USER),
+        replica_group: shq(REPLICA_GROUP),
         marker: shq(REPLICA_MARKER),
+        internal: shq(INTERNAL_DIR),
+        ready_dir: shq(READY_DIR),
+        state_dir: shq(REPLICATION_STATE_DIR),
         rsync_user: spec.replication.auth ? RSYNC_USER : "''",
         password_file: shq(RSYNC_PASSWORD),
+        tombstone_min_age: TOMBSTONE_MIN_AGE_SECONDS,
+    });
+}
+
+/** lsyncd's rsync wrapper (files/replication/lsyncd-rsync): no echo, delete guard, tombstones, conflicts. */
+export function renderLsyncdWrapper(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, owner: string): string {
+    return render("replication/lsyncd-rsync", {
+        data_root: shq(spec.dataRoot),
+        marker: shq(REPLICA_MARKER),
+        internal: shq(INTERNAL_DIR),
+        replica_group: shq(REPLICA_GROUP),
+        settle: DELETE_SETTLE_SECONDS,
+        owner: owner === node.name ? 1 : 0,
+        peer_name: shq(peer.name),
+        replicate: shq(`${LIB_DIR}/replicate`),
+        state_dir: shq(REPLICATION_STATE_DIR),
     });
 }
 
 /** Steps of a replicating node, in three phases (see NodePair for their order across the pair). */
-export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, secrets: ReplicationSecrets = {}): StepSpec[] {
+export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, secrets: ReplicationSecrets, place: ReplicationPlace): StepSpec[] {
     const roots = spec.domains.map((d) => domainRootOf(spec.dataRoot, d.name));
     const rsyncdConf = renderRsyncdConf(spec, node, peer);
     const lsyncdConf = renderLsyncdConf(spec, peer);
-    const replicate = renderReplicateScript(spec, peer);
-    const wrapper = render("replication/lsyncd-rsync", { data_root: shq(spec.dataRoot), marker: shq(REPLICA_MARKER), echo_ms: ECHO_MS, settle: DELETE_SETTLE_SECONDS });
+    const replicate = renderReplicateScript(spec, node, peer, place.owner);
+    const wrapper = renderLsyncdWrapper(spec, node, peer, place.owner);
+    const verify = render("replication/pairstore-verify", { peer_name: peer.name, replicate: `${LIB_DIR}/replicate` });
     const checkRsyncd = render("replication/check-rsyncd-conf", {});
     const checkLsyncd = render("replication/check-lsyncd-conf", {});
     const unitVars = { peer: peer.internalAddress, data_root: spec.dataRoot, lib: LIB_DIR };
@@ -111,7 +151,9 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
     const base: StepSpec[] = [
         {
             name: "replication-dirs",
-            script: render("steps/replication-dirs.sh", { roots: shqList(roots), web_user: shq(WEB_USER), marker: shq(REPLICA_MARKER) }),
+            script: render("steps/replication-dirs.sh", {
+                roots: shqList(roots), web_user: shq(WEB_USER), marker: shq(REPLICA_MARKER), internal: shq(INTERNAL_DIR), replica_group: shq(REPLICA_GROUP),
+            }),
             deleteScript: render("steps/replication-dirs-delete.sh", { roots: roots.join(" ") }),
         },
         ...(auth ? [{
@@ -129,6 +171,7 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
         fileStep("rsyncd-unit", { path: `${UNIT_DIR}/pairstore-rsyncd.service`, content: rsyncdUnit }),
         serviceStep("rsyncd-service", "pairstore-rsyncd.service", [rsyncdConf, rsyncdUnit], "restart"),
         fileStep("replicate-script", { path: `${LIB_DIR}/replicate`, content: replicate, mode: "755", validate: "bash -n {}" }),
+        fileStep("verify-script", { path: VERIFY_BIN, content: verify, mode: "755", validate: "bash -n {}" }),
         fileStep("lsyncd-rsync-script", { path: `${LIB_DIR}/lsyncd-rsync`, content: wrapper, mode: "755", validate: "bash -n {}" }),
         fileStep("lsyncd-config", { path: LSYNCD_CONF, content: lsyncdConf, validate: `${LIB_DIR}/check-lsyncd-conf {}` }),
         fileStep("lsyncd-unit", { path: `${UNIT_DIR}/pairstore-lsyncd.service`, content: lsyncdUnit }),
@@ -151,4 +194,24 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
         { ...serviceStep("catchup-timer", "pairstore-catchup.timer", [catchupService, catchupTimer, replicate], "restart"), phase: "activate" },
     ];
     return [...base, ...merge, ...activate];
+}
+
+/**
+ * The node's verify step (activate phase, after the replication health
+ * gate): on every apply (its script carries the run id) it recreates and
+ * refills a wiped or replaced image root, then compares the pair and repairs
+ * it; in check mode it reports each difference. Preview therefore always
+ * lists it as an update.
+ */
+export function replicationVerifyStep(spec: ReplicationSettings, place: ReplicationPlace): StepSpec {
+    return {
+        name: "replication-verify",
+        script: render("steps/replication-verify.sh", {
+            run_id: place.runId.replace(/[^A-Za-z0-9:. -]/g, ""),
+            replicate: shq(`${LIB_DIR}/replicate`),
+            ready_files: shqList(spec.domains.map((d) => readyFileOf(d.name))),
+            refill_timeout: REFILL_TIMEOUT_SECONDS,
+        }),
+        phase: "activate",
+    };
 }

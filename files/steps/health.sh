@@ -6,6 +6,7 @@ UNITS=({{units}})
 MOUNTS=({{mounts}})
 URLS=({{urls}})
 ADDRESSES=({{addresses}})
+FILES=({{files}})
 deadline=$((SECONDS + {{timeout}}))
 while :; do
     bad=()
@@ -19,6 +20,7 @@ while :; do
         held=$(ip -o -4 addr show dev "${a%%=*}" 2>/dev/null || true)
         grep -qF " inet ${a#*=} " <<<"$held" || bad+=("${a#*=} is not up on ${a%%=*}")
     done
+    for f in "${FILES[@]}"; do [ -e "$f" ] || bad+=("$f is missing"); done
     [ ${#bad[@]} -eq 0 ] && break
     if [ "$CHECK" = 1 ]; then
         change "node is not healthy: ${bad[*]}" || true
@@ -27,4 +29,4 @@ while :; do
     [ "$SECONDS" -lt "$deadline" ] || fail "node is not healthy: ${bad[*]}"
     sleep 1
 done
-[ ${#bad[@]} -gt 0 ] || echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place, ${#URLS[@]} URLs answer, ${#ADDRESSES[@]} addresses held"
+[ ${#bad[@]} -gt 0 ] || echo "healthy: ${#UNITS[@]} units active, ${#MOUNTS[@]} mounts in place, ${#URLS[@]} URLs answer, ${#ADDRESSES[@]} addresses held${FILES[0]:+, ${#FILES[@]} flags present}"

@@ -63,7 +63,7 @@ async function child(pairs: number) {
     let rendered = 0;
     for (const p of pairSpecs) {
         for (const [i, n] of p.nodes.entries()) {
-            for (const st of nodeSteps(settings, n, p.nodes[1 - i], { secureLinkSecret: "bench-secure-link-secret-0123456789", heartbeatAuthKey: "bench-heartbeat-auth-key-0123456789" })) rendered += stepCommand(st.name, st.script, { user: n.ssh.user, check: false }).length;
+            for (const st of nodeSteps(settings, n, p.nodes[1 - i], { secureLinkSecret: "bench-secure-link-secret-0123456789", heartbeatAuthKey: "bench-heartbeat-auth-key-0123456789" }, { owner: p.nodes[0].name, runId: "bench" })) rendered += stepCommand(st.name, st.script, { user: n.ssh.user, check: false }).length;
         }
     }
     const renderMs = performance.now() - renderStart;

@@ -159,7 +159,8 @@ describe("heartbeat files", () => {
         const off = specOf((c) => { c.heartbeat = { autoFailback: false }; });
         const { pairs, ...settings } = off;
         const gate = nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1],
-            { secureLinkSecret: "unit-test-secure-link-secret-0123456789", heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY }).pop()!;
+            { secureLinkSecret: "unit-test-secure-link-secret-0123456789", heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY },
+            { owner: pairs[0].nodes[0].name, runId: "unit" }).find((s) => s.name === "health")!;
         expect(gate.script).toContain("ADDRESSES=()");
         expect(renderHaCf(off, pairs[0].nodes[0], pairs[0].nodes[1])).toMatch(/^auto_failback off$/m);
     });

@@ -24,7 +24,8 @@ function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
 
 const steps = (spec: ClusterSpec) => {
     const { pairs, ...settings } = spec;
-    return nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1], { secureLinkSecret: SECRET, heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY });
+    return nodeSteps(settings as NodeSettings, pairs[0].nodes[0], pairs[0].nodes[1], { secureLinkSecret: SECRET, heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY },
+        { owner: pairs[0].nodes[0].name, runId: "unit" });
 };
 
 describe("nginx config keys", () => {
@@ -140,7 +141,7 @@ describe("nginx build role", () => {
 describe("nginx sites role", () => {
     const spec = specOf((c) => { c.uploaders = ["192.0.2.0/24"]; c.nofile = 16384; });
     const [a, b] = spec.pairs[0].nodes;
-    const site = renderSite(spec, spec.domains[0], a, b);
+    const site = renderSite(spec, spec.domains[0], a, b, a.name);
 
     test("the public site serves the domain's directory and falls back to the peer's internal port", () => {
         expect(site).toContain("server_name *.image.example.com;");
@@ -176,7 +177,7 @@ describe("nginx sites role", () => {
         expect(conf).toMatch(/^worker_rlimit_nofile 16384;$/m);
         expect(conf).toMatch(/^pid \/run\/nginx\.pid;$/m);
         expect(conf).toMatch(/^\s+worker_connections 4096;$/m);
-        const steps = nginxSitesRole(spec, a, b, { secureLinkSecret: SECRET });
+        const steps = nginxSitesRole(spec, a, b, { secureLinkSecret: SECRET }, a.name);
         const unit = steps.find((s) => s.name === "nginx-unit")!.stdin as string;
         expect(unit).toMatch(/^LimitNOFILE=16384$/m);
         expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/sbin\/nginx -t -q -c \/etc\/pairstore\/nginx\/live\/nginx\.conf$/m);
@@ -186,7 +187,7 @@ describe("nginx sites role", () => {
 
     test("extraPublicConfig lands inside the public server block", () => {
         const s = specOf((c) => { c.nginx = { extraPublicConfig: "add_header X-Node a;" }; });
-        const text = renderSite(s, s.domains[0], s.pairs[0].nodes[0], s.pairs[0].nodes[1]);
+        const text = renderSite(s, s.domains[0], s.pairs[0].nodes[0], s.pairs[0].nodes[1], s.pairs[0].nodes[0].name);
         expect(text.indexOf("    add_header X-Node a;")).toBeLessThan(text.indexOf("# Internal:"));
     });
 

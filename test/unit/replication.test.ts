@@ -1,13 +1,17 @@
-// Replication: config keys, rendered rsyncd/lsyncd configs, and the lsyncd
-// rsync wrapper's two guards run for real against a sandbox.
-import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "fs";
+// Replication: config keys, rendered rsyncd/lsyncd configs and scripts, the
+// lsyncd rsync wrapper's guards (no echo, deletes, tombstones, conflicts) and
+// the replicate helper's tombstones, run for real against a sandbox with rsync
+// replaced by a recorder or a stand-in.
+import { execFileSync, spawnSync } from "child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { ConfigError, DIRS_PER_DOMAIN, inotifyWatchesNeeded, parseClusterConfig, type RawConfig } from "../../components/config";
 import { render } from "../../components/host/template";
-import { renderLsyncdConf, renderReplicateScript, renderRsyncdConf, replicationRole } from "../../components/roles/replication";
+import {
+    renderLsyncdConf, renderLsyncdWrapper, renderReplicateScript, renderRsyncdConf, replicationRole, replicationVerifyStep,
+} from "../../components/roles/replication";
 import { baseConfig, baseFacts } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined, facts?: (f: ReturnType<typeof baseFacts>) => void) {
@@ -72,12 +76,18 @@ describe("rendered replication files", () => {
         expect(conf).toMatch(/^hosts deny = \*$/m);
         expect(conf).toMatch(/^list = no$/m);
         expect(conf).toMatch(/^uid = www-data$/m);
+        // every received file carries the replica group: lsyncd never pushes it back
+        expect(conf).toMatch(/^gid = pairstore-replica$/m);
         expect(conf).toContain("[example.com]\n    comment = pairstore replica of example.com\n    path = /srv/images/example.com/image\n    read only = no\n    write only = yes");
+        // transfers land on the files' file system, outside the served folders, and the peer cannot touch the marker or tombstones
+        expect(conf).toMatch(/\[example\.com\][^[]*temp dir = \/\.pairstore\/tmp\/rsync/);
+        expect(conf).toMatch(/\[example\.com\][^[]*exclude = \/\.pairstore-replica \/\.pairstore\/tombstones\/ \/\.pairstore\/tmp\/body\//);
         expect(conf).toContain("[example.org-refill]");
         expect(conf).toMatch(/\[example\.com-refill\][^[]*read only = yes/);
+        expect(conf).toMatch(/\[example\.com-refill\][^[]*exclude = \/\.pairstore\/tmp\//);
     });
 
-    test("lsyncd: one sync per domain to the peer's module, deletes only while running, through the guard wrapper", () => {
+    test("lsyncd: one sync per domain to the peer's module, deletes only while running, hidden files replicate, through the wrapper", () => {
         const conf = renderLsyncdConf(specOf((c) => { c.replication = { delay: 3 }; }), b);
         expect(conf.match(/^sync \{$/gm)).toHaveLength(2);
         expect(conf).toContain('source = "/srv/images/example.com/image/"');
@@ -86,6 +96,13 @@ describe("rendered replication files", () => {
         expect(conf).toContain('delete = "running"');
         expect(conf).toContain("insist = true");
         expect(conf).toContain('binary = "/usr/local/lib/pairstore/lsyncd-rsync"');
+        // only pairstore's folder and the marker stay local (no blanket ".*")
+        expect(conf).toContain('exclude = { "/.pairstore/", "/.pairstore-replica" },');
+        expect(conf).not.toContain('".*"');
+        // no owner or group: the receiving rsyncd sets them
+        expect(conf).toContain("archive = false,");
+        expect(conf).not.toMatch(/owner = true|group = true/);
+        expect(conf).toContain('"--fsync"');
         expect(conf).not.toContain("password_file");
     });
 
@@ -94,20 +111,53 @@ describe("rendered replication files", () => {
         expect(renderRsyncdConf(auth, a, b)).toContain("auth users = pairstore\nsecrets file = /etc/pairstore/rsyncd.secrets\nstrict modes = yes");
         expect(renderLsyncdConf(auth, b)).toContain('target = "pairstore@10.78.0.12::example.com/"');
         expect(renderLsyncdConf(auth, b)).toContain('password_file = "/etc/pairstore/rsync.password",');
-        expect(renderReplicateScript(auth, b)).toMatch(/^RSYNC_USER=pairstore$/m);
-        const steps = replicationRole(auth, a, b, { rsyncSecret: "s3cret-value" });
+        expect(renderReplicateScript(auth, a, b, a.name)).toMatch(/^RSYNC_USER=pairstore$/m);
+        const steps = replicationRole(auth, a, b, { rsyncSecret: "s3cret-value" }, { owner: a.name, runId: "unit" });
         const secret = steps.find((s) => s.name === "rsync-secret")!;
         expect(secret.secret).toBe(true);
         expect(secret.stdinDigest).toBe("pairstore:rsyncSecret");
         expect(steps.find((s) => s.name === "rsyncd-config")!.script).toContain(
             "VALIDATE='/usr/local/lib/pairstore/check-rsyncd-conf {} 10.78.0.12 pairstore /etc/pairstore/rsync.password'");
-        expect(() => replicationRole(auth, a, b)).toThrow(/rsyncSecret/);
+        expect(() => replicationRole(auth, a, b, {}, { owner: a.name, runId: "unit" })).toThrow(/rsyncSecret/);
+    });
+
+    test("the pair's first node is the upload owner, in the wrapper and the helper of both nodes", () => {
+        expect(renderLsyncdWrapper(spec, a, b, a.name)).toMatch(/^OWNER=1$/m);
+        expect(renderLsyncdWrapper(spec, b, a, a.name)).toMatch(/^OWNER=0$/m);
+        expect(renderReplicateScript(spec, a, b, a.name)).toMatch(/^OWNER=1$/m);
+        expect(renderReplicateScript(spec, b, a, a.name)).toMatch(/^OWNER=0$/m);
+        expect(renderReplicateScript(spec, b, a, a.name)).toMatch(/^PEER_NAME=node-1a$/m);
+        expect(renderLsyncdWrapper(spec, b, a, a.name)).toMatch(/^PEER_NAME=node-1a$/m);
+    });
+
+    test("the verify step carries the run id (it runs on every apply) and waits for the refill of every domain", () => {
+        const one = replicationVerifyStep(spec, { owner: a.name, runId: "2026-01-01T00:00:00.000Z 0a1b" });
+        const two = replicationVerifyStep(spec, { owner: a.name, runId: "2026-01-01T00:00:01.000Z 2c3d" });
+        expect(one.name).toBe("replication-verify");
+        expect(one.phase).toBe("activate");
+        expect(one.script).toContain("(this run: 2026-01-01T00:00:00.000Z 0a1b)");
+        expect(one.script).not.toBe(two.script);
+        expect(one.script).toContain("READY_FILES=(/run/pairstore/ready/example.com /run/pairstore/ready/example.org)");
+        // a run id cannot inject shell
+        expect(replicationVerifyStep(spec, { owner: a.name, runId: "x'; rm -rf /; '" }).script).toContain("(this run: x rm -rf  )");
+    });
+
+    test("the catch-up compares and repairs; lsyncd refills (tombstones first) before it starts", () => {
+        const steps = replicationRole(spec, a, b, {}, { owner: a.name, runId: "unit" });
+        const unit = (n: string) => steps.find((s) => s.name === n)!.stdin as string;
+        expect(unit("catchup-service-unit")).toMatch(/^ExecStart=\/usr\/local\/lib\/pairstore\/replicate catchup$/m);
+        expect(unit("lsyncd-unit")).toMatch(/^ExecStartPre=\/usr\/local\/lib\/pairstore\/replicate prepare\nExecStartPre=\/usr\/local\/lib\/pairstore\/replicate refill$/m);
+        expect(steps.find((s) => s.name === "verify-script")!.script).toContain("DEST=/usr/local/sbin/pairstore-verify");
+        expect(unit("verify-script")).toContain("exec /usr/local/lib/pairstore/replicate \"$mode\"");
+        expect(steps.find((s) => s.name === "replication-merge")!.script).toContain('"$REPLICATE" merge');
     });
 
     test("the scripts installed on hosts are valid bash", () => {
+        const steps = replicationRole(spec, a, b, {}, { owner: a.name, runId: "unit" });
         const texts = {
-            replicate: renderReplicateScript(spec, b),
-            wrapper: render("replication/lsyncd-rsync", { data_root: "/srv/images", marker: ".m", echo_ms: 200, settle: 1 }),
+            replicate: renderReplicateScript(spec, a, b, a.name),
+            wrapper: renderLsyncdWrapper(spec, a, b, a.name),
+            verify: steps.find((s) => s.name === "verify-script")!.stdin as string,
             checkRsyncd: render("replication/check-rsyncd-conf", {}),
             checkLsyncd: render("replication/check-lsyncd-conf", {}),
         };
@@ -118,63 +168,208 @@ describe("rendered replication files", () => {
     });
 });
 
+/** A sandbox image root with its 4096 layout folders (made once: it takes a while). */
+function layoutRoot(base: string): string {
+    const root = path.join(base, "data", "example.com", "image");
+    const hex = "0123456789abcdef".split("");
+    for (const x of hex) for (const y of hex) for (const z of hex) mkdirSync(path.join(root, x, y, z), { recursive: true });
+    return root;
+}
+const primaryGroup = () => execFileSync("id", ["-gn"], { encoding: "utf8" }).trim();
+
 describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)", () => {
     let sandbox: string;
     let root: string;
-    let wrapper: string;
-    beforeEach(() => {
+    beforeAll(() => {
         sandbox = mkdtempSync(path.join(tmpdir(), "pairstore-wrapper-"));
-        root = path.join(sandbox, "data", "example.com", "image");
-        const hex = "0123456789abcdef".split("");
-        for (const x of hex) for (const y of hex) for (const z of hex) mkdirSync(path.join(root, x, y, z), { recursive: true });
-        const recorder = path.join(sandbox, "rsync");
-        writeFileSync(recorder, `#!/bin/bash\necho "$*" > ${sandbox}/args\ncat > ${sandbox}/list\n`, { mode: 0o755 });
-        wrapper = path.join(sandbox, "lsyncd-rsync");
-        const text = render("replication/lsyncd-rsync", { data_root: path.join(sandbox, "data"), marker: ".pairstore-replica", echo_ms: 200, settle: 0 })
-            .split("/usr/bin/rsync").join(recorder);
-        writeFileSync(wrapper, text, { mode: 0o755 });
+        root = layoutRoot(sandbox);
+        // the recorder: keeps its arguments and stdin, prints what `out` holds (as rsync's --out-format lines)
+        writeFileSync(path.join(sandbox, "rsync"), `#!/bin/bash\necho "$*" > ${sandbox}/args\ncat > ${sandbox}/list\ncat ${sandbox}/out 2>/dev/null\nexit 0\n`, { mode: 0o755 });
+        writeFileSync(path.join(sandbox, "replicate"), `#!/bin/bash\necho "$*" >> ${sandbox}/replicate.calls\n`, { mode: 0o755 });
     });
-    afterEach(() => rmSync(sandbox, { recursive: true, force: true }));
+    afterAll(() => rmSync(sandbox, { recursive: true, force: true }));
+    beforeEach(() => {
+        for (const f of ["args", "list", "out", "replicate.calls"]) rmSync(path.join(sandbox, f), { force: true });
+        rmSync(path.join(root, ".pairstore"), { recursive: true, force: true });
+        rmSync(path.join(root, "7", "2", "a"), { recursive: true, force: true });
+        mkdirSync(path.join(root, "7", "2", "a"));
+        mkdirSync(path.join(root, ".pairstore", "tombstones"), { recursive: true });
+        writeFileSync(path.join(root, ".pairstore-replica"), "");
+    });
 
-    const call = (list: string[], extra: string[] = ["--delete"]) => {
-        const r = spawnSync(wrapper, ["-r", ...extra, "--from0", "--include-from=-", "--exclude=*", `${root}/`, "peer::example.com/"], {
+    /** The wrapper as installed on a node, with `group` as the replica group and rsync/replicate replaced. */
+    function wrapper(opts: { group?: string; owner?: boolean } = {}): string {
+        const spec = specOf((c) => { c.dataRoot = path.join(sandbox, "data"); });
+        const [a, b] = spec.pairs[0].nodes;
+        const text = renderLsyncdWrapper(spec, a, b, opts.owner === false ? b.name : a.name)
+            .replace(/^REPLICA_GROUP=.*$/m, `REPLICA_GROUP=${opts.group ?? "no-such-group-here"}`)
+            .replace(/^SETTLE=.*$/m, "SETTLE=0")
+            .replace(/^REPLICATE=.*$/m, `REPLICATE=${sandbox}/replicate`)
+            .replace(/^STATE_DIR=.*$/m, `STATE_DIR=${sandbox}/state`)
+            .split("/usr/bin/rsync").join(`${sandbox}/rsync`);
+        const file = path.join(sandbox, `lsyncd-rsync-${opts.owner === false ? "b" : "a"}-${opts.group ?? "x"}`);
+        writeFileSync(file, text, { mode: 0o755 });
+        return file;
+    }
+    function call(w: string, list: string[], extra: string[] = ["--delete"]) {
+        const r = spawnSync(w, ["-sltp", "-r", ...extra, "--from0", "--include-from=-", "--exclude=*", `${root}/`, "peer::example.com/"], {
             input: list.join("\0"), encoding: "utf8",
         });
         expect(r.status, r.stderr).toBe(0);
-        return { stderr: r.stderr, args: readFileSync(path.join(sandbox, "args"), "utf8").trim(), list: readFileSync(path.join(sandbox, "list"), "utf8").split("\0") };
+        const read = (f: string) => (existsSync(path.join(sandbox, f)) ? readFileSync(path.join(sandbox, f), "utf8") : "");
+        return { stderr: r.stderr, args: read("args").trim(), list: read("list").split("\0") };
+    }
+    const write = (rel: string, mtime?: Date) => {
+        writeFileSync(path.join(root, rel), "x");
+        if (mtime) utimesSync(path.join(root, rel), mtime, mtime);
     };
 
-    test("a file received from the peer is not pushed back; local writes, deletes and folders are", () => {
-        writeFileSync(path.join(root, ".pairstore-replica"), "");
-        writeFileSync(path.join(root, "7/2/a/local.jpg"), "x");
-        writeFileSync(path.join(root, "7/2/a/received.jpg"), "x");
-        const old = new Date(Date.now() - 5000);
-        utimesSync(path.join(root, "7/2/a/received.jpg"), old, old); // as rsync leaves it: the sender's mtime, ctime now
-        const r = call(["/7/", "/7/2/", "/7/2/a/", "/7/2/a/local.jpg", "/7/2/a/received.jpg", "/7/2/a/deleted.jpg"]);
-        expect(r.list).toEqual(["/7/", "/7/2/", "/7/2/a/", "/7/2/a/local.jpg", "/7/2/a/deleted.jpg", ""]);
-        expect(r.stderr).toContain("1 files came from the peer; not pushing them back");
-        expect(r.args).toContain("--delete");
+    test("pushes every local write whatever its mtime; a file received from the peer (its group says so) is not pushed back", () => {
+        write("7/2/a/new.jpg");
+        write("7/2/a/dated.jpg", new Date("2002-01-01T00:00:00Z")); // a Date: header, touch -d, cp -p
+        const local = call(wrapper(), ["/7/", "/7/2/", "/7/2/a/", "/7/2/a/new.jpg", "/7/2/a/dated.jpg"]);
+        expect(local.list).toEqual(["/7/", "/7/2/", "/7/2/a/", "/7/2/a/new.jpg", "/7/2/a/dated.jpg", ""]);
+        expect(local.stderr).not.toContain("came from the peer");
+        // the same files, seen by a node whose replica group is theirs: received, so not pushed back
+        const received = call(wrapper({ group: primaryGroup() }), ["/7/2/a/", "/7/2/a/new.jpg", "/7/2/a/dated.jpg"]);
+        expect(received.list).toEqual(["/7/2/a/", ""]);
+        expect(received.stderr).toContain("2 files came from the peer; not pushing them back");
     });
 
     test("the last entry counts even without a trailing NUL", () => {
-        writeFileSync(path.join(root, ".pairstore-replica"), "");
-        expect(call(["/7/2/a/x.jpg", "/7/"]).list).toEqual(["/7/2/a/x.jpg", "/7/", ""]);
+        write("7/2/a/x.jpg");
+        expect(call(wrapper(), ["/7/", "/7/2/a/x.jpg"]).list).toEqual(["/7/", "/7/2/a/x.jpg", ""]);
     });
 
-    test("an image root without its marker (wiped, replaced) never replays deletes", () => {
-        const r = call(["/7/2/a/deleted.jpg"]);
+    test("a deleted file is replayed and recorded as a tombstone; writing it again clears the tombstone", () => {
+        const before = Date.now();
+        const r = call(wrapper(), ["/7/2/a/", "/7/2/a/deleted.jpg"]);
+        expect(r.args).toContain("--delete");
+        expect(r.list).toEqual(["/7/2/a/", "/7/2/a/deleted.jpg", ""]);
+        const tomb = path.join(root, ".pairstore", "tombstones", "7", "2", "a", "deleted.jpg");
+        expect(existsSync(tomb)).toBe(true);
+        expect(statSync(tomb).mtimeMs).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+        write("7/2/a/deleted.jpg");
+        call(wrapper(), ["/7/2/a/deleted.jpg"]);
+        expect(existsSync(tomb)).toBe(false);
+    });
+
+    test("an image root without its marker (wiped, replaced) never replays deletes nor records tombstones", () => {
+        rmSync(path.join(root, ".pairstore-replica"));
+        const r = call(wrapper(), ["/7/2/a/deleted.jpg"]);
         expect(r.args).not.toContain("--delete");
         expect(r.stderr).toContain("is not intact (marker .pairstore-replica or layout folders missing: wiped or replaced?): not replaying deletes to the peer");
+        expect(existsSync(path.join(root, ".pairstore", "tombstones", "7"))).toBe(false);
     });
 
     test("an image root missing a layout folder (a wipe in progress) never replays deletes", () => {
-        writeFileSync(path.join(root, ".pairstore-replica"), "");
         rmSync(path.join(root, "3", "0", "5"), { recursive: true });
-        const r = call(["/3/0/5/***", "/3/0/", "/7/2/a/deleted.jpg"]);
-        expect(r.args).not.toContain("--delete");
-        expect(r.stderr).toContain("is not intact");
-        // intact again: deletes go through
-        mkdirSync(path.join(root, "3", "0", "5"));
-        expect(call(["/7/2/a/deleted.jpg"]).args).toContain("--delete");
+        try {
+            const r = call(wrapper(), ["/3/0/5/***", "/3/0/", "/7/2/a/deleted.jpg"]);
+            expect(r.args).not.toContain("--delete");
+            expect(r.stderr).toContain("is not intact");
+        } finally {
+            mkdirSync(path.join(root, "3", "0", "5"));
+        }
+        expect(call(wrapper(), ["/7/2/a/deleted.jpg"]).args).toContain("--delete");
+    });
+
+    test("the upload owner replaces a differing file on the peer only keeping it there, and logs and counts the conflict", () => {
+        write("7/2/a/x.jpg");
+        write("7/2/a/y.jpg");
+        writeFileSync(path.join(sandbox, "out"), "<fcst...... 7/2/a/x.jpg\n<f+++++++++ 7/2/a/y.jpg\n");
+        const r = call(wrapper(), ["/7/2/a/x.jpg", "/7/2/a/y.jpg"]);
+        expect(r.args).toMatch(/--checksum --backup --backup-dir=\.pairstore\/conflicts\/\d{8}T\d{6}Z-node-1b/);
+        expect(r.args).not.toContain("--ignore-existing");
+        expect(r.stderr).toMatch(/conflict: example\.com\/7\/2\/a\/x\.jpg differed on node-1b; it now holds this node's version .* as .*\/\.pairstore\/conflicts\/\d{8}T\d{6}Z-node-1b\/7\/2\/a\/x\.jpg/);
+        expect(r.stderr).not.toContain("y.jpg differed");
+        expect(r.stderr).toContain("1 conflict(s) on example.com");
+        expect(readFileSync(path.join(sandbox, "state", "example.com", "conflicts.log"), "utf8")).toMatch(/ 7\/2\/a\/x\.jpg kept-on node-1b \.pairstore\/conflicts\//);
+        // the second node never replaces anything on the owner
+        const second = call(wrapper({ owner: false }), ["/7/2/a/x.jpg"]);
+        expect(second.args).toContain("--ignore-existing");
+        expect(second.args).not.toContain("--backup");
+    });
+
+    test("lsyncd's startup sync applies the peer's tombstones first and never replaces a file", () => {
+        const r = spawnSync(wrapper(), ["--exclude-from=-", "-sltp", "-r", `${root}/`, "peer::example.com/"], { input: "/.pairstore/\n/.pairstore-replica\n", encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+        expect(readFileSync(path.join(sandbox, "replicate.calls"), "utf8")).toBe("tombstones example.com\n");
+        expect(readFileSync(path.join(sandbox, "args"), "utf8")).toMatch(/--exclude-from=- -sltp -r .* peer::example\.com\/ --ignore-existing --no-inc-recursive/);
+        // lsyncd's exclude list still reaches rsync on stdin
+        expect(readFileSync(path.join(sandbox, "list"), "utf8")).toBe("/.pairstore/\n/.pairstore-replica\n");
+    });
+});
+
+describe("the replicate helper's tombstones (run for real, rsync replaced by a copy of a sandbox peer)", () => {
+    let sandbox: string;
+    let root: string;
+    let replicate: string;
+    const peerTombs = () => path.join(sandbox, "peer", "example.com", ".pairstore", "tombstones");
+    beforeAll(() => {
+        sandbox = mkdtempSync(path.join(tmpdir(), "pairstore-replicate-"));
+        root = layoutRoot(sandbox);
+        // stand-in for `rsync -rt --delete ... peer::example.com-refill/.pairstore/tombstones/ DEST/`
+        writeFileSync(path.join(sandbox, "rsync"), [
+            "#!/bin/bash",
+            `for a in "$@"; do case $a in *::*) src=$a ;; -*) ;; *) dst=$a ;; esac; done`,
+            `mod=\${src#*::}; mod=\${mod%%/*}; rel=\${src#*::$mod}`,
+            `from=${sandbox}/peer/\${mod%-refill}$rel`,
+            `[ -e "$from" ] || { echo "rsync: [sender] change_dir \\"$rel\\" (in $mod) failed: No such file or directory (2)" >&2; exit 23; }`,
+            `rm -rf "$dst" && mkdir -p "$dst" && cp -a "$from/." "$dst/"`,
+        ].join("\n"), { mode: 0o755 });
+        const spec = specOf((c) => { c.dataRoot = path.join(sandbox, "data"); c.domains = [{ name: "example.com", internalPort: 8081 }]; });
+        const [a, b] = spec.pairs[0].nodes;
+        replicate = path.join(sandbox, "replicate");
+        writeFileSync(replicate, renderReplicateScript(spec, a, b, a.name)
+            .replace(/^STATE_DIR=.*$/m, `STATE_DIR=${sandbox}/state`)
+            .replace(/^READY_DIR=.*$/m, `READY_DIR=${sandbox}/ready`)
+            .replace(/^WEB_USER=.*$/m, `WEB_USER=${execFileSync("id", ["-un"], { encoding: "utf8" }).trim()}`)
+            .replace("set -uo pipefail", `set -uo pipefail\nPATH=${sandbox}:$PATH`), { mode: 0o755 });
+    });
+    afterAll(() => rmSync(sandbox, { recursive: true, force: true }));
+    beforeEach(() => {
+        rmSync(path.join(sandbox, "peer"), { recursive: true, force: true });
+        rmSync(path.join(root, ".pairstore"), { recursive: true, force: true });
+        rmSync(path.join(root, "7", "2", "a"), { recursive: true, force: true });
+        mkdirSync(path.join(root, "7", "2", "a"));
+        mkdirSync(peerTombs(), { recursive: true });
+        mkdirSync(path.join(root, ".pairstore", "tombstones"), { recursive: true });
+    });
+    const tombstone = (dir: string, rel: string, at: Date) => {
+        mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        writeFileSync(path.join(dir, rel), "");
+        utimesSync(path.join(dir, rel), at, at);
+    };
+    const run = (...args: string[]) => spawnSync(replicate, args, { encoding: "utf8" });
+
+    test("a copy older than the peer's delete is removed and remembered; a newer one (stored again) stays; unknown deletes are learnt", () => {
+        writeFileSync(path.join(root, "7/2/a/stale.jpg"), "old");
+        writeFileSync(path.join(root, "7/2/a/again.jpg"), "new");
+        const later = new Date(Date.now() + 60_000);
+        const earlier = new Date(Date.now() - 3_600_000);
+        tombstone(peerTombs(), "7/2/a/stale.jpg", later);    // deleted on the peer after this copy was written
+        tombstone(peerTombs(), "7/2/a/again.jpg", earlier);  // deleted before this copy was stored again
+        tombstone(peerTombs(), "7/2/a/never.jpg", earlier);  // this node never had it
+        const r = run("tombstones");
+        expect(r.status, r.stderr + r.stdout).toBe(0);
+        expect(existsSync(path.join(root, "7/2/a/stale.jpg"))).toBe(false);
+        expect(r.stdout).toContain("example.com: removed 7/2/a/stale.jpg: deleted on node-1b at");
+        expect(readFileSync(path.join(root, "7/2/a/again.jpg"), "utf8")).toBe("new");
+        const mine = path.join(root, ".pairstore", "tombstones", "7", "2", "a");
+        expect(Math.round(statSync(path.join(mine, "stale.jpg")).mtimeMs / 1000)).toBe(Math.round(later.getTime() / 1000));
+        expect(Math.round(statSync(path.join(mine, "never.jpg")).mtimeMs / 1000)).toBe(Math.round(earlier.getTime() / 1000));
+        expect(existsSync(path.join(mine, "again.jpg"))).toBe(false);
+    });
+
+    test("a peer without tombstones is no error; an unknown domain is refused", () => {
+        rmSync(path.join(sandbox, "peer"), { recursive: true, force: true });
+        writeFileSync(path.join(root, "7/2/a/kept.jpg"), "x");
+        const r = run("tombstones");
+        expect(r.status, r.stderr + r.stdout).toBe(0);
+        expect(existsSync(path.join(root, "7/2/a/kept.jpg"))).toBe(true);
+        const bad = run("verify", "example.net");
+        expect(bad.status).toBe(2);
+        expect(bad.stderr).toContain("example.net is not a domain of this pair (example.com)");
     });
 });

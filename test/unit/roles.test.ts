@@ -22,7 +22,8 @@ function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
 function stepsOf(spec: ClusterSpec, pairIndex = 0, nodeIndex = 0): StepSpec[] {
     const { pairs, ...settings } = spec;
     const pair = pairs[pairIndex];
-    return nodeSteps(settings as NodeSettings, pair.nodes[nodeIndex], pair.nodes[1 - nodeIndex], { secureLinkSecret: "unit-test-secure-link-secret-0123456789", heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY });
+    return nodeSteps(settings as NodeSettings, pair.nodes[nodeIndex], pair.nodes[1 - nodeIndex], { secureLinkSecret: "unit-test-secure-link-secret-0123456789", heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY },
+        { owner: pair.nodes[0].name, runId: "unit-run" });
 }
 
 const byName = (steps: StepSpec[], name: string): StepSpec => {
