@@ -25,7 +25,7 @@ export interface ReplicationSecrets {
 
 /** Where the node stands in its pair (see roles/index.ts NodePlace). */
 export interface ReplicationPlace {
-    /** Name of the pair's first node: its version wins a conflict, its pushes keep the peer's loser. */
+    /** Name of the pair's first node: its version wins a conflict (replicate repair). */
     owner: string;
     /** New to every run: the verify step runs on every apply. */
     runId: string;
@@ -112,18 +112,16 @@ export function renderReplicateScript(spec: ReplicationSettings, node: NodeSpec,
     });
 }
 
-/** lsyncd's rsync wrapper (files/replication/lsyncd-rsync): no echo, delete guard, tombstones, conflicts. */
-export function renderLsyncdWrapper(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, owner: string): string {
+/** lsyncd's rsync wrapper (files/replication/lsyncd-rsync): no echo, delete guard, tombstones, never replacing a file. */
+export function renderLsyncdWrapper(spec: ReplicationSettings, peer: NodeSpec): string {
     return render("replication/lsyncd-rsync", {
         data_root: shq(spec.dataRoot),
         marker: shq(REPLICA_MARKER),
         internal: shq(INTERNAL_DIR),
         replica_group: shq(REPLICA_GROUP),
         settle: DELETE_SETTLE_SECONDS,
-        owner: owner === node.name ? 1 : 0,
         peer_name: shq(peer.name),
         replicate: shq(`${LIB_DIR}/replicate`),
-        state_dir: shq(REPLICATION_STATE_DIR),
     });
 }
 
@@ -133,7 +131,7 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
     const rsyncdConf = renderRsyncdConf(spec, node, peer);
     const lsyncdConf = renderLsyncdConf(spec, peer);
     const replicate = renderReplicateScript(spec, node, peer, place.owner);
-    const wrapper = renderLsyncdWrapper(spec, node, peer, place.owner);
+    const wrapper = renderLsyncdWrapper(spec, peer);
     const verify = render("replication/pairstore-verify", { peer_name: peer.name, replicate: `${LIB_DIR}/replicate` });
     const checkRsyncd = render("replication/check-rsyncd-conf", {});
     const checkLsyncd = render("replication/check-lsyncd-conf", {});

@@ -9,7 +9,9 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx-build";
-import { nginxSitesRole, renderNginxConf, renderSecureLinkConf, renderSite } from "../../components/roles/nginx-sites";
+import {
+    layoutFolderPattern, nginxSitesRole, renderNginxConf, renderSecureLinkConf, renderSite, storedDestinationPattern, storedUriPattern,
+} from "../../components/roles/nginx-sites";
 import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/secure-link";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY, problemsOf } from "./fixtures";
 
@@ -143,16 +145,22 @@ describe("nginx sites role", () => {
     const [a, b] = spec.pairs[0].nodes;
     const site = renderSite(spec, spec.domains[0], a, b, a.name);
 
-    test("the public site serves the domain's directory and falls back to the peer's internal port", () => {
+    test("the public site serves the domain's directory and falls back to the peer's internal port for storage paths only", () => {
         expect(site).toContain("server_name *.image.example.com;");
         expect(site).toContain("root /srv/images/example.com/image;");
         expect(site).toContain("expires max;");
         expect(site).toContain("add_header Cache-Control public;");
         expect(site).toContain(`proxy_pass http://${b.internalAddress}:8081;`);
-        expect(site).toContain("proxy_store on;");
+        // nothing fetched from the peer is stored here: replication brings files, so a delete cannot be undone by a read
+        expect(site).not.toContain("proxy_store");
+        expect(site).toContain('if ($uri !~ "^(?:/private)?/[0-9a-f]/[0-9a-f]/[0-9a-f]/[A-Za-z0-9_][A-Za-z0-9._~@+=,-]*$") {');
+        expect(site).toContain("if (-e /srv/images/example.com/image/.pairstore/tombstones$uri) {");
         expect(site).toContain("access_log /var/log/nginx/image.example.com/access.log;");
         expect(site).toContain("location /private/ {");
         expect(site).not.toContain("{{");
+        // dot-paths (pairstore's folder and marker, hidden files) are never served
+        const pub = site.slice(site.indexOf("# Public:"), site.indexOf("# Internal:"));
+        expect(pub).toMatch(/location ~ "\/\\\." \{\n\s+return 404;/);
     });
 
     test("the internal site allows the peer and uploaders only, is write-once and has a health endpoint", () => {
@@ -161,14 +169,65 @@ describe("nginx sites role", () => {
         expect(internal).toContain(`allow ${b.internalAddress};`);
         expect(internal).toContain("allow 192.0.2.0/24;");
         expect(internal).toMatch(/allow 192\.0\.2\.0\/24;\n\s+deny all;/);
-        expect(internal).toContain("dav_methods PUT DELETE MOVE;");
+        expect(internal).toContain("dav_methods DELETE MOVE;");
+        expect(internal).toContain("dav_methods PUT;");
         expect(internal).toContain("create_full_put_path on;");
-        expect(internal).toContain("return 409;");
+        expect(internal).toContain("return 409 \"pairstore: $uri exists: files are write-once\\n\";");
         expect(internal).toContain("if ($http_overwrite !~* ^F$) {");
         expect(internal).toContain("location = /.pairstore/health {");
-        // the internal port forwards only DELETE/MOVE to the peer, never a read
-        expect(internal.match(/proxy_pass /g)).toHaveLength(1);
+        // temporary files on the files' own file system
+        expect(internal).toContain("client_body_temp_path /srv/images/example.com/image/.pairstore/tmp/body;");
+        // the internal port forwards only DELETE/MOVE to the peer and PUTs to the upload owner, never a read
+        expect(internal.match(/proxy_pass /g)).toHaveLength(2);
         expect(internal).toContain(`proxy_pass http://${b.internalAddress}:8081$request_uri;`);
+        expect(internal).toContain("proxy_pass http://pairstore_upload_example_com/.pairstore/store$pairstore_path;");
+    });
+
+    test("uploads are decided by the pair's first node (its store first, the second node's as backup), on both nodes", () => {
+        const onA = renderSite(spec, spec.domains[0], a, b, a.name);
+        const onB = renderSite(spec, spec.domains[0], b, a, a.name);
+        for (const text of [onA, onB]) {
+            expect(text).toContain(`upstream pairstore_upload_example_com {\n    server ${a.internalAddress}:8081 max_fails=1 fail_timeout=3s;\n    server ${b.internalAddress}:8081 backup;\n}`);
+            expect(text).toContain("proxy_next_upstream error timeout http_503;");
+            expect(text).toContain(`Upload owner of the pair: ${a.name}.`);
+        }
+        // the owner's store decides only once it is ready (refilled since boot); the second node's store always takes what reaches it
+        expect(onA).toContain("if (!-e /run/pairstore/ready/example.com) {");
+        expect(onB).not.toContain("/run/pairstore/ready/");
+        // the store answers only this node and its peer
+        const store = onB.slice(onB.indexOf("location ^~ /.pairstore/store/ {"));
+        expect(store).toMatch(/^location \^~ \/\.pairstore\/store\/ \{\n\s+allow 10\.78\.0\.12;\n\s+allow 10\.78\.0\.11;\n\s+deny all;/);
+        expect(() => renderSite(spec, spec.domains[0], a, b, "node-9z")).toThrow(/upload owner node-9z is neither node-1a nor node-1b/);
+    });
+
+    test("DELETE and MOVE take files only; PUT and MOVE go to storage paths only", () => {
+        expect(storedUriPattern("/private/")).toBe("^(?:/private)?/[0-9a-f]/[0-9a-f]/[0-9a-f]/[A-Za-z0-9_][A-Za-z0-9._~@+=,-]*$");
+        expect(layoutFolderPattern("/private/")).toBe("^(?:/private)?(?:/[0-9a-f]){0,3}/?$");
+        expect(storedDestinationPattern("/a.b/")).toBe("^(?:https?://[^/]+)?(?:/a\\.b)?/[0-9a-f]/[0-9a-f]/[0-9a-f]/[A-Za-z0-9_][A-Za-z0-9._~@+=,-]*$");
+        const stored = new RegExp(storedUriPattern("/private/"));
+        for (const ok of ["/7/2/a/42-72acded3acd45e4c8b6ed680854b8ab1.jpg", "/private/0/0/f/x.png", "/a/b/c/file_name-1.tar.gz"]) expect(stored.test(ok), ok).toBe(true);
+        for (const bad of ["/7/2/a/.hidden.jpg", "/7/2/x.jpg", "/7/2/a/b/c.jpg", "/e2e/x/y/z.jpg", "/7/2/A/x.jpg", "/7/2/a/", "/.pairstore-replica", "/7/2/a/x y.jpg", "/private/.pairstore/x"]) {
+            expect(stored.test(bad), bad).toBe(false);
+        }
+        const folder = new RegExp(layoutFolderPattern("/private/"));
+        for (const f of ["/", "/7", "/7/", "/7/2", "/7/2/a", "/7/2/a/", "/private", "/private/", "/private/7/2/a/"]) expect(folder.test(f), f).toBe(true);
+        for (const f of ["/7/2/a/x.jpg", "/77/", "/7/2/a/b/", "/g/"]) expect(folder.test(f), f).toBe(false);
+        const dest = new RegExp(storedDestinationPattern("/private/"));
+        expect(dest.test("http://10.0.0.1:8081/7/2/a/x.jpg")).toBe(true);
+        expect(dest.test("/7/2/a/x.jpg")).toBe(true);
+        expect(dest.test("http://h/elsewhere/x.jpg")).toBe(false);
+        const internal = site.slice(site.indexOf("# Internal:"));
+        expect(internal).toContain(`if ($uri ~ "${layoutFolderPattern("/private/")}") {`);
+        expect(internal).toContain("if (-d $request_filename) {");
+        expect(internal).toContain('return 403 "pairstore: $request_method $uri refused: only files are deleted or moved, never the root or a folder\\n";');
+        expect(internal).toContain(`if ($http_destination ~ "${storedDestinationPattern("/private/")}") {`);
+    });
+
+    test("the build applies pairstore's dav patch (on stdin, part of the build id)", () => {
+        const build = nginxBuildRole(specOf()).find((s) => s.name === "nginx-build")!;
+        expect(build.stdin).toContain("+++ b/src/http/modules/ngx_http_dav_module.c");
+        expect(build.stdin).toContain("link((char *) src->data, (char *) to->data)");
+        expect(build.script).toContain("patch -p1 --forward --batch");
     });
 
     test("main config: workers, connections and the open-file limit; the unit has the same limit and checks first", () => {

@@ -60,13 +60,13 @@ describe("program() under mocks", () => {
             expect(mine.map((c) => c.name)).toContain(`${node}-packages`);
             expect(mine.map((c) => c.name)).toContain(`${node}-sysctl`);
             expect(mine.map((c) => c.name)).toContain(`${node}-health`);
-            expect(mine[mine.length - 1].name).toBe(`${node}-replication-health`);
+            expect(mine[mine.length - 1].name).toBe(`${node}-replication-verify`);
             const parent = nodes.find((n) => n.name === node)!;
             for (const c of mine) expect(c.parent, c.name).toBe(parent.urn);
         }
         const names = commands().map((c) => c.name);
         expect(new Set(names).size).toBe(names.length);
-        expect(names.length).toBe(NODES.length * 51);
+        expect(names.length).toBe(NODES.length * 53);
     });
 
     test("the connection pins the host key and carries host, port and user", () => {
@@ -123,7 +123,22 @@ describe("program() under mocks", () => {
             // the activate phase: lsyncd, the catch-up timer, the replication gate
             expect(cmd(`${node}-catchup-timer`).dependencies).toEqual([cmd(`${node}-lsyncd-service`).urn]);
             expect(cmd(`${node}-replication-health`).dependencies).toEqual([cmd(`${node}-catchup-timer`).urn]);
+            expect(cmd(`${node}-replication-verify`).dependencies).toEqual([cmd(`${node}-replication-health`).urn]);
         }
+    });
+
+    test("the pair's first node is the upload owner; the run id stays out of the components' inputs", () => {
+        for (const [a, b] of [["node-1a", "node-1b"], ["node-2a", "node-2b"]]) {
+            for (const n of [a, b]) {
+                const node = ofType("pairstore:index:StorageNode").find((x) => x.name === n)!;
+                expect(node.inputs.owner, n).toBe(a);
+                expect(node.inputs.runId).toBeUndefined();
+                expect(cmd(`${n}-nginx-site-example.com`).inputs.stdin).toContain(`Upload owner of the pair: ${a}.`);
+            }
+        }
+        for (const p of ofType("pairstore:index:NodePair")) expect(p.inputs.runId).toBeUndefined();
+        // the verify step carries this run's id: it runs on every apply
+        expect(cmd("node-1a-replication-verify").inputs.create).toMatch(/\(this run: \d{4}-\d\d-\d\dT[\d:.]+Z [0-9a-f]{8}\)/);
     });
 
     test("a pair merges both disks before lsyncd is first enabled on it, then activates one node at a time", () => {
@@ -132,7 +147,7 @@ describe("program() under mocks", () => {
             expect(cmd(`${a}-replication-merge`).dependencies).toEqual([cmd(`${b}-health`).urn]);
             expect(cmd(`${b}-replication-merge`).dependencies).toEqual([cmd(`${a}-replication-merge`).urn]);
             expect(cmd(`${a}-lsyncd-service`).dependencies).toEqual([cmd(`${b}-replication-merge`).urn]);
-            expect(cmd(`${b}-lsyncd-service`).dependencies).toEqual([cmd(`${a}-replication-health`).urn]);
+            expect(cmd(`${b}-lsyncd-service`).dependencies).toEqual([cmd(`${a}-replication-verify`).urn]);
         }
     });
 

@@ -121,13 +121,11 @@ describe("rendered replication files", () => {
         expect(() => replicationRole(auth, a, b, {}, { owner: a.name, runId: "unit" })).toThrow(/rsyncSecret/);
     });
 
-    test("the pair's first node is the upload owner, in the wrapper and the helper of both nodes", () => {
-        expect(renderLsyncdWrapper(spec, a, b, a.name)).toMatch(/^OWNER=1$/m);
-        expect(renderLsyncdWrapper(spec, b, a, a.name)).toMatch(/^OWNER=0$/m);
+    test("the pair's first node is the upload owner in the helper of both nodes (its version wins a conflict)", () => {
         expect(renderReplicateScript(spec, a, b, a.name)).toMatch(/^OWNER=1$/m);
         expect(renderReplicateScript(spec, b, a, a.name)).toMatch(/^OWNER=0$/m);
         expect(renderReplicateScript(spec, b, a, a.name)).toMatch(/^PEER_NAME=node-1a$/m);
-        expect(renderLsyncdWrapper(spec, b, a, a.name)).toMatch(/^PEER_NAME=node-1a$/m);
+        expect(renderLsyncdWrapper(spec, a)).toMatch(/^PEER_NAME=node-1a$/m);
     });
 
     test("the verify step carries the run id (it runs on every apply) and waits for the refill of every domain", () => {
@@ -156,7 +154,7 @@ describe("rendered replication files", () => {
         const steps = replicationRole(spec, a, b, {}, { owner: a.name, runId: "unit" });
         const texts = {
             replicate: renderReplicateScript(spec, a, b, a.name),
-            wrapper: renderLsyncdWrapper(spec, a, b, a.name),
+            wrapper: renderLsyncdWrapper(spec, b),
             verify: steps.find((s) => s.name === "verify-script")!.stdin as string,
             checkRsyncd: render("replication/check-rsyncd-conf", {}),
             checkLsyncd: render("replication/check-lsyncd-conf", {}),
@@ -198,16 +196,14 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
     });
 
     /** The wrapper as installed on a node, with `group` as the replica group and rsync/replicate replaced. */
-    function wrapper(opts: { group?: string; owner?: boolean } = {}): string {
+    function wrapper(opts: { group?: string } = {}): string {
         const spec = specOf((c) => { c.dataRoot = path.join(sandbox, "data"); });
-        const [a, b] = spec.pairs[0].nodes;
-        const text = renderLsyncdWrapper(spec, a, b, opts.owner === false ? b.name : a.name)
+        const text = renderLsyncdWrapper(spec, spec.pairs[0].nodes[1])
             .replace(/^REPLICA_GROUP=.*$/m, `REPLICA_GROUP=${opts.group ?? "no-such-group-here"}`)
             .replace(/^SETTLE=.*$/m, "SETTLE=0")
             .replace(/^REPLICATE=.*$/m, `REPLICATE=${sandbox}/replicate`)
-            .replace(/^STATE_DIR=.*$/m, `STATE_DIR=${sandbox}/state`)
             .split("/usr/bin/rsync").join(`${sandbox}/rsync`);
-        const file = path.join(sandbox, `lsyncd-rsync-${opts.owner === false ? "b" : "a"}-${opts.group ?? "x"}`);
+        const file = path.join(sandbox, `lsyncd-rsync-${opts.group ?? "x"}`);
         writeFileSync(file, text, { mode: 0o755 });
         return file;
     }
@@ -231,8 +227,9 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
         expect(local.list).toEqual(["/7/", "/7/2/", "/7/2/a/", "/7/2/a/new.jpg", "/7/2/a/dated.jpg", ""]);
         expect(local.stderr).not.toContain("came from the peer");
         // the same files, seen by a node whose replica group is theirs: received, so not pushed back
+        rmSync(path.join(sandbox, "list"));
         const received = call(wrapper({ group: primaryGroup() }), ["/7/2/a/", "/7/2/a/new.jpg", "/7/2/a/dated.jpg"]);
-        expect(received.list).toEqual(["/7/2/a/", ""]);
+        expect(received.list).toEqual([""]);
         expect(received.stderr).toContain("2 files came from the peer; not pushing them back");
     });
 
@@ -245,6 +242,7 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
         const before = Date.now();
         const r = call(wrapper(), ["/7/2/a/", "/7/2/a/deleted.jpg"]);
         expect(r.args).toContain("--delete");
+        expect(r.args).toMatch(/ --ignore-existing$/);
         expect(r.list).toEqual(["/7/2/a/", "/7/2/a/deleted.jpg", ""]);
         const tomb = path.join(root, ".pairstore", "tombstones", "7", "2", "a", "deleted.jpg");
         expect(existsSync(tomb)).toBe(true);
@@ -274,21 +272,12 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
         expect(call(wrapper(), ["/7/2/a/deleted.jpg"]).args).toContain("--delete");
     });
 
-    test("the upload owner replaces a differing file on the peer only keeping it there, and logs and counts the conflict", () => {
+    test("never replaces a file on the peer; a batch of received files sends nothing", () => {
         write("7/2/a/x.jpg");
-        write("7/2/a/y.jpg");
-        writeFileSync(path.join(sandbox, "out"), "<fcst...... 7/2/a/x.jpg\n<f+++++++++ 7/2/a/y.jpg\n");
-        const r = call(wrapper(), ["/7/2/a/x.jpg", "/7/2/a/y.jpg"]);
-        expect(r.args).toMatch(/--checksum --backup --backup-dir=\.pairstore\/conflicts\/\d{8}T\d{6}Z-node-1b/);
-        expect(r.args).not.toContain("--ignore-existing");
-        expect(r.stderr).toMatch(/conflict: example\.com\/7\/2\/a\/x\.jpg differed on node-1b; it now holds this node's version .* as .*\/\.pairstore\/conflicts\/\d{8}T\d{6}Z-node-1b\/7\/2\/a\/x\.jpg/);
-        expect(r.stderr).not.toContain("y.jpg differed");
-        expect(r.stderr).toContain("1 conflict(s) on example.com");
-        expect(readFileSync(path.join(sandbox, "state", "example.com", "conflicts.log"), "utf8")).toMatch(/ 7\/2\/a\/x\.jpg kept-on node-1b \.pairstore\/conflicts\//);
-        // the second node never replaces anything on the owner
-        const second = call(wrapper({ owner: false }), ["/7/2/a/x.jpg"]);
-        expect(second.args).toContain("--ignore-existing");
-        expect(second.args).not.toContain("--backup");
+        expect(call(wrapper(), ["/7/2/a/", "/7/2/a/x.jpg"]).args).toMatch(/ --ignore-existing$/);
+        rmSync(path.join(sandbox, "args"));
+        const echoOnly = call(wrapper({ group: primaryGroup() }), ["/7/", "/7/2/a/", "/7/2/a/x.jpg"]);
+        expect(echoOnly.args).toBe("");
     });
 
     test("lsyncd's startup sync applies the peer's tombstones first and never replaces a file", () => {

@@ -144,10 +144,10 @@ describe("packages role", () => {
     test("base packages plus extras, sorted, once each", () => {
         // the foundation's tools, what the nginx build needs (compiler, PCRE2, zlib, curl) and replication (rsync, lsyncd)
         expect(nodePackages({ extraPackages: ["rsync", "gzip"] })).toEqual([
-            "build-essential", "ca-certificates", "curl", "gzip", "heartbeat", "kmod", "libpcre2-dev", "lsyncd", "procps", "rsync", "util-linux", "zlib1g-dev",
+            "build-essential", "ca-certificates", "curl", "gzip", "heartbeat", "kmod", "libpcre2-dev", "lsyncd", "patch", "procps", "rsync", "util-linux", "zlib1g-dev",
         ]);
         expect(packagesRole({ extraPackages: ["rsync"] })[0].script).toContain(
-            "WANT=(build-essential ca-certificates curl gzip heartbeat kmod libpcre2-dev lsyncd procps rsync util-linux zlib1g-dev)");
+            "WANT=(build-essential ca-certificates curl gzip heartbeat kmod libpcre2-dev lsyncd patch procps rsync util-linux zlib1g-dev)");
     });
 });
 
@@ -166,14 +166,14 @@ describe("rendered steps", () => {
             "nginx-build", "nginx-dirs", "nginx-unit", "nginx-mime-types", "nginx-main-conf",
             "nginx-site-example.com", "nginx-site-example.org", "nginx-secure-link-secret", "nginx-activate", "nginx-service", "logs-retire",
             "replication-dirs", "rsyncd-check-script", "lsyncd-check-script", "rsyncd-config", "rsyncd-unit", "rsyncd-service",
-            "replicate-script", "lsyncd-rsync-script", "lsyncd-config", "lsyncd-unit", "catchup-service-unit", "catchup-timer-unit",
+            "replicate-script", "verify-script", "lsyncd-rsync-script", "lsyncd-config", "lsyncd-unit", "catchup-service-unit", "catchup-timer-unit",
             "replication-inotify",
             "hostname", "heartbeat-ipaddr-gw", "heartbeat-config", "heartbeat-resources", "heartbeat-authkeys", "heartbeat-unit",
             "heartbeat-service", "failover-monitor-script", "failover-monitor-unit", "failover-monitor",
             "health",
-            "replication-merge", "lsyncd-service", "catchup-timer", "replication-health",
+            "replication-merge", "lsyncd-service", "catchup-timer", "replication-health", "replication-verify",
         ]);
-        expect(steps.map((s) => s.phase ?? "base")).toEqual([...Array(47).fill("base"), "merge", "activate", "activate", "activate"]);
+        expect(steps.map((s) => s.phase ?? "base")).toEqual([...Array(48).fill("base"), "merge", "activate", "activate", "activate", "activate"]);
     });
 
     test.each(cases)("$step ($which) passes bash -n as root and through sudo, in both modes", ({ step, body }) => {
