@@ -43,7 +43,7 @@ async function main() {
     const watcher = sshRun(dst, arrivalScript(root, rels, timeout), undefined, { timeoutMs: (timeout + 30) * 1000 });
     await new Promise((r) => setTimeout(r, 1500));
     const w = await sshRun(src, writerScript(root, rels, size, 1 / rate), undefined, { timeoutMs: (duration + 60) * 1000 });
-    if (w.code !== 0) throw new Error(`writer on ${from} failed: ${w.stderr}`);
+    if (w.code !== 0) throw new Error(`writer on ${from} failed (exit ${w.code}): ${w.stderr}${w.stdout.slice(-500)}`);
     const written = stamps(w.stdout);
     const arrived = stamps((await watcher).stdout);
     const lags = rels.filter((r) => arrived.has(r) && written.has(r)).map((r) => arrived.get(r)! - written.get(r)!).sort((a, b) => a - b);

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { storagePath } from "../../components/layout";
 import { signPath } from "../../components/secure-link";
 import { applyLab, labSecureLinkSecret, labStack } from "../lab/lab";
 import { LAB_NOFILE } from "../lab/topology";
@@ -44,7 +45,8 @@ function curl(url: string, opts: { method?: string; body?: Buffer; headers?: str
 const internalUrl = (node: string, p: string, port = INTERNAL) => `http://${IP[node]}:${port}${p}`;
 const publicGet = (node: string, p: string) => curl(`http://${IP[node]}${p}`, { headers: [`Host: ${HOST}`] });
 const put = (node: string, p: string, body: Buffer) => curl(internalUrl(node, p), { method: "PUT", body });
-const unique = (name: string) => `/e2e/${Date.now().toString(36)}${randomBytes(3).toString("hex")}/${name}`;
+/** A storage path (the only place files are stored) for a new file named after `name`. */
+const unique = (name: string) => `/${storagePath(`e2e${Date.now().toString(36)}${randomBytes(3).toString("hex")}`, name)}`;
 const onDisk = async (node: string, p: string) =>
     onHost(node, `if [ -f ${ROOT}${p} ]; then sha256sum ${ROOT}${p} | cut -d' ' -f1; else echo missing; fi`);
 
@@ -61,7 +63,7 @@ describeLab("nginx on the lab hosts", () => {
     });
     afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-    it("serves a file PUT on A's internal port from B's public port at once, and B keeps it", async () => {
+    it("serves a file PUT on A's internal port from B's public port at once, and replication puts it on B's disk", async () => {
         const p = unique("photo.jpg");
         const bytes = randomBytes(20 * 1024);
         expect(await onDisk("node-1b", p)).toBe("missing");
@@ -72,8 +74,8 @@ describeLab("nginx on the lab hosts", () => {
         expect(got.headers).toMatch(/^Cache-Control: .*public/im);
         expect(got.headers).toMatch(/^Expires: Thu, 31 Dec 2037/im);
         expect(got.headers).toMatch(/^Content-Type: image\/jpeg/im);
-        // proxy_store kept it: B now has the same bytes on its disk, owned by nginx's user
-        expect(await onDisk("node-1b", p)).toBe(sha(bytes));
+        // replication (not the read: a read stores nothing) puts the same bytes on B's disk, owned by nginx's user
+        await expect.poll(() => onDisk("node-1b", p), { timeout: 10_000 }).toBe(sha(bytes));
         expect(await onHost("node-1b", `stat -c %U ${ROOT}${p}`)).toBe("www-data");
         // the fetch was marked as such on A's internal log; the internal port never proxies on
         expect(await onHost("node-1a", `grep -c ' ${p} ' /var/log/nginx/image.${DOMAIN}/internal-access.log || true`)).not.toBe("0");
@@ -81,6 +83,11 @@ describeLab("nginx on the lab hosts", () => {
         const none = unique("none.jpg");
         expect(publicGet("node-1a", none).status).toBe(404);
         expect(await onDisk("node-1a", none)).toBe("missing");
+        // the public port serves stored files only: pairstore's own names and the peer's internal endpoints are 404
+        for (const path of ["/.pairstore-replica", "/.pairstore/health", "/.pairstore/tombstones/", "/.pairstore/store/x.jpg", "/7/2/a/.hidden.jpg"]) {
+            expect(publicGet("node-1a", path).status, path).toBe(404);
+        }
+        expect(await onHost("node-1a", `find ${ROOT} -maxdepth 1 -newer ${ROOT}${p} -name '*health*' | wc -l`)).toBe("0");
     });
 
     it("takes uploads only from the peer and uploaders, only on the internal port, write-once", async () => {
@@ -95,27 +102,36 @@ describeLab("nginx on the lab hosts", () => {
         expect(curl(`http://${IP["node-1a"]}${unique("b.bin")}`, { method: "PUT", body: Buffer.from("x"), headers: [`Host: ${HOST}`] }).status).toBe(405);
         expect(curl(`http://${IP["node-1a"]}${p}`, { method: "DELETE", headers: [`Host: ${HOST}`] }).status).toBe(405);
         expect(publicGet("node-1a", p).body.toString()).toBe("peer");
-        // write-once
+        // write-once, whichever node a second upload reaches
         expect(put("node-1a", p, Buffer.from("second")).status).toBe(409);
+        expect(put("node-1b", p, Buffer.from("third")).status).toBe(409);
         expect(publicGet("node-1a", p).body.toString()).toBe("peer");
+        // files are stored at storage paths only
+        expect(put("node-1a", "/e2e/elsewhere/a.bin", Buffer.from("x")).status).toBe(403);
     });
 
     it("DELETE and MOVE work on the internal port and reach the peer, so nothing comes back", async () => {
         const p = unique("gone.bin");
         const bytes = randomBytes(1000);
         expect(put("node-1a", p, bytes).status).toBe(201);
-        expect(publicGet("node-1b", p).status).toBe(200); // now stored on B too
-        expect(await onDisk("node-1b", p)).toBe(sha(bytes));
+        expect(publicGet("node-1b", p).status).toBe(200);
+        await expect.poll(() => onDisk("node-1b", p), { timeout: 10_000 }).toBe(sha(bytes)); // replicated to B
         expect(curl(internalUrl("node-1a", p), { method: "DELETE" }).status).toBe(204);
         // the DELETE was forwarded to B: neither node has it, and A cannot fetch it back from B
         await expect.poll(() => onDisk("node-1b", p), { timeout: 5000 }).toBe("missing");
         expect(publicGet("node-1a", p).status).toBe(404);
         expect(await onDisk("node-1a", p)).toBe("missing");
+        // both nodes recorded the delete (a tombstone): the peer's refill, merge and catch-up honour it
+        for (const node of ["node-1a", "node-1b"]) {
+            await expect.poll(() => onHost(node, `test -e ${ROOT}/.pairstore/tombstones${p} && echo yes || echo no`), { timeout: 10_000 }).toBe("yes");
+        }
+        // a folder is never deleted
+        expect(curl(internalUrl("node-1a", p.replace(/[^/]+$/, "")), { method: "DELETE" }).status).toBe(403);
 
         const from = unique("from.bin");
         const to = unique("to.bin");
         expect(put("node-1a", from, bytes).status).toBe(201);
-        expect(publicGet("node-1b", from).status).toBe(200);
+        await expect.poll(() => onDisk("node-1b", from), { timeout: 10_000 }).toBe(sha(bytes));
         // nginx answers a MOVE of a file with 204 (201 when it had to create directories)
         expect([201, 204]).toContain(curl(internalUrl("node-1a", from), { method: "MOVE", headers: [`Destination: ${to}`, "Overwrite: F"] }).status);
         expect(sha(publicGet("node-1a", to).body)).toBe(sha(bytes));

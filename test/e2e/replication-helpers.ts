@@ -4,6 +4,7 @@
 // file renamed into place, as nginx's DAV module does); once nginx's DAV port
 // lands, it is the one place to switch to `PUT` requests.
 import { createHash } from "crypto";
+import * as http from "http";
 import { storagePath } from "../../components/layout";
 import { domainRootOf } from "../../components/paths";
 import { DEFAULTS } from "../../components/config";
@@ -54,9 +55,9 @@ export async function present(node: string, domain: string, rels: string[]): Pro
     return out.split("\n").filter(Boolean);
 }
 
-/** md5 of every file under the image root: relative path -> digest. */
+/** md5 of every stored file under the image root (pairstore's own folder and marker left out): relative path -> digest. */
 export async function inventory(node: string, domain: string): Promise<Map<string, string>> {
-    const out = await onHost(node, `cd ${rootOf(domain)} && find . -type f ! -name '.*' -exec md5sum {} + | sed 's# \\./# #' || true`);
+    const out = await onHost(node, `cd ${rootOf(domain)} && find . -path ./.pairstore -prune -o -type f ! -path ./.pairstore-replica -exec md5sum {} + | sed 's# \\./# #' || true`);
     const m = new Map<string, string>();
     for (const line of out.split("\n").filter(Boolean)) {
         const [sum, rel] = line.split(/\s+/);
@@ -124,4 +125,103 @@ export function stamps(out: string): Map<string, number> {
         if (rel && t) m.set(rel, Number(t) * 1000);
     }
     return m;
+}
+
+/** A reply to one HTTP request from the controller. */
+export interface HttpReply { status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }
+
+/**
+ * One HTTP request from the controller (bounded by `timeoutMs`); a request
+ * that gets no answer resolves with status 0. Many can run at once.
+ */
+export function httpRequest(url: string, opts: { method?: string; body?: Buffer; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpReply> {
+    return new Promise((resolve) => {
+        const u = new URL(url);
+        const headers: Record<string, string | number> = { ...(opts.headers ?? {}) };
+        if (opts.body) headers["Content-Length"] = opts.body.length;
+        const req = http.request({
+            host: u.hostname, port: u.port || 80, path: u.pathname + u.search, method: opts.method ?? "GET", headers,
+            agent: false, timeout: opts.timeoutMs ?? 20_000,
+        }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
+            res.on("error", () => resolve({ status: 0, body: Buffer.concat(chunks), headers: res.headers }));
+        });
+        req.on("timeout", () => req.destroy());
+        req.on("error", () => resolve({ status: 0, body: Buffer.alloc(0), headers: {} }));
+        req.end(opts.body);
+    });
+}
+
+/** sha256 hex of bytes. */
+export function sha256(bytes: Buffer): string {
+    return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** sha256 of each of `rels` on `node` ("missing" when absent). */
+export async function digests(node: string, domain: string, rels: string[]): Promise<Map<string, string>> {
+    const m = new Map<string, string>();
+    const root = rootOf(domain);
+    for (let i = 0; i < rels.length; i += 100) {
+        const chunk = rels.slice(i, i + 100);
+        const out = await onHost(node, `cd ${root} && for f in ${chunk.join(" ")}; do if [ -f "$f" ]; then sha256sum "$f"; else echo "missing $f"; fi; done`);
+        for (const line of out.split("\n").filter(Boolean)) {
+            const [sum, rel] = line.split(/\s+/);
+            m.set(rel, sum);
+        }
+    }
+    return m;
+}
+
+/**
+ * Every stored file of a domain's root on `node`, hidden files included
+ * (pairstore's own folder and marker left out): relative path -> sha256.
+ */
+export async function storedFiles(node: string, domain: string): Promise<Map<string, string>> {
+    const out = await onHost(node, `cd ${rootOf(domain)} && find . -path ./.pairstore -prune -o -type f ! -path ./.pairstore-replica -print0 | xargs -0 -r sha256sum | sed 's# \\./# #'`);
+    const m = new Map<string, string>();
+    for (const line of out.split("\n").filter(Boolean)) {
+        const i = line.indexOf(" ");
+        m.set(line.slice(i + 1).trim(), line.slice(0, i));
+    }
+    return m;
+}
+
+/** The journal cursor of `node` now: read its journal from here on with `journalSince`. */
+export async function journalCursor(node: string): Promise<string> {
+    return onHost(node, "journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p'");
+}
+
+/** `node`'s journal after `cursor` (of `unit` when given). */
+export async function journalSince(node: string, cursor: string, unit?: string): Promise<string> {
+    return onHost(node, `journalctl -q --no-pager -o cat --after-cursor='${cursor}' ${unit ? `-u ${unit}` : ""} || true`);
+}
+
+/**
+ * sha256 of each of `rels` as `node` holds it on its own disk, read over HTTP
+ * from its internal port (which serves local files only and never proxies):
+ * no SSH round trip per file. "missing" when the node does not have it.
+ */
+export async function servedDigests(address: string, port: number, rels: string[]): Promise<Map<string, string>> {
+    const replies = await Promise.all(rels.map((r) => httpRequest(`http://${address}:${port}/${r.replace(/^\//, "")}`)));
+    return new Map(rels.map((r, i) => [r, replies[i].status === 200 ? sha256(replies[i].body) : replies[i].status === 404 ? "missing" : `status ${replies[i].status}`]));
+}
+
+/**
+ * Watches `rels` appear on a node's own disk, read over its internal port
+ * (local files only) every `everyMs`; resolves with path -> the first time
+ * (epoch ms) it answered 200. Bounded by `timeoutMs`. No SSH: it starts at once.
+ */
+export async function arrivalsOverHttp(address: string, port: number, rels: string[], timeoutMs: number, everyMs = 50): Promise<Map<string, number>> {
+    const seen = new Map<string, number>();
+    const deadline = Date.now() + timeoutMs;
+    while (seen.size < rels.length && Date.now() < deadline) {
+        const pending = rels.filter((r) => !seen.has(r));
+        const replies = await Promise.all(pending.map((r) => httpRequest(`http://${address}:${port}/${r.replace(/^\//, "")}`, { method: "HEAD", timeoutMs: 5000 })));
+        const now = Date.now();
+        pending.forEach((r, i) => { if (replies[i].status === 200) seen.set(r, now); });
+        await new Promise((res) => setTimeout(res, everyMs));
+    }
+    return seen;
 }

@@ -831,6 +831,11 @@ export async function startHost(h: LabHost): Promise<void> {
     "--resolv-conf=off",
     "--timezone=off",
     "--link-journal=no",
+    // Arguments of the guest's systemd. No boot status on the console: nspawn's
+    // passive console is not drained, and a unit whose start takes long (a
+    // refill from the peer) makes systemd print "A start job is running" until
+    // the console's buffer is full, and then PID 1 blocks on that write for good.
+    "systemd.show_status=false",
   ];
   // Supervisor: systemd-nspawn exits with 133 when the guest reboots; boot it again then
   // (so `reboot` inside a host behaves like a real reboot). Any other exit ends the loop.

@@ -298,10 +298,12 @@ describe("the replicate helper's tombstones (run for real, rsync replaced by a c
     beforeAll(() => {
         sandbox = mkdtempSync(path.join(tmpdir(), "pairstore-replicate-"));
         root = layoutRoot(sandbox);
-        // stand-in for `rsync -rt --delete ... peer::example.com-refill/.pairstore/tombstones/ DEST/`
+        // stand-in for `rsync -rt --delete ... peer::example.com-refill/.pairstore/tombstones/ DEST/` (the peer is a
+        // sandbox folder) and for the local `rsync -rt --update SRC/ DEST/` that learns the fetched tombstones
         writeFileSync(path.join(sandbox, "rsync"), [
             "#!/bin/bash",
-            `for a in "$@"; do case $a in *::*) src=$a ;; -*) ;; *) dst=$a ;; esac; done`,
+            `paths=(); for a in "$@"; do case $a in -*) ;; *) paths+=("$a") ;; esac; done; src=\${paths[0]} dst=\${paths[1]}`,
+            `if [[ $src != *::* ]]; then mkdir -p "$dst" && cp -a -u "$src/." "$dst/"; exit; fi`,
             `mod=\${src#*::}; mod=\${mod%%/*}; rel=\${src#*::$mod}`,
             `from=${sandbox}/peer/\${mod%-refill}$rel`,
             `[ -e "$from" ] || { echo "rsync: [sender] change_dir \\"$rel\\" (in $mod) failed: No such file or directory (2)" >&2; exit 23; }`,
@@ -348,7 +350,8 @@ describe("the replicate helper's tombstones (run for real, rsync replaced by a c
         const mine = path.join(root, ".pairstore", "tombstones", "7", "2", "a");
         expect(Math.round(statSync(path.join(mine, "stale.jpg")).mtimeMs / 1000)).toBe(Math.round(later.getTime() / 1000));
         expect(Math.round(statSync(path.join(mine, "never.jpg")).mtimeMs / 1000)).toBe(Math.round(earlier.getTime() / 1000));
-        expect(existsSync(path.join(mine, "again.jpg"))).toBe(false);
+        // learnt too, but not in force: the copy here was stored after that delete (the catch-up drops such a tombstone)
+        expect(Math.round(statSync(path.join(mine, "again.jpg")).mtimeMs / 1000)).toBe(Math.round(earlier.getTime() / 1000));
     });
 
     test("a peer without tombstones is no error; an unknown domain is refused", () => {
