@@ -13,7 +13,7 @@ import { dnsDigAll, labDnsServer } from "./dns-env";
 import { applyLab, labOutputs, labStack } from "../lab/lab";
 import { labTsigSecret, restoreLabZone, setLabZoneDynamic } from "../lab/dns";
 import { LAB_DOMAINS, LAB_PAIRS, labDnsHost } from "../lab/topology";
-import { describeLab, labReady, onHost } from "./lab-env";
+import { applyChanges, describeLab, labReady, onHost, runsEveryApply } from "./lab-env";
 
 const PAIRS = LAB_PAIRS.map((p) => p.name);
 const DEFAULT_PLAN = planToConfig(planShards(PAIRS, 1));
@@ -85,7 +85,7 @@ describeLab("shard DNS on the lab's DNS server", () => {
     it("changes nothing on a second apply", async () => {
         const again = await applyLab();
         expect(again.ok, failures(again)).toBe(true);
-        expect([...again.created, ...again.updated, ...again.deleted]).toEqual([]);
+        expect(applyChanges(again)).toEqual([]);
         expect(again.unchanged).toEqual(expect.arrayContaining(["example.com-rfc2136", "example.org-bind"]));
     });
 
@@ -96,7 +96,7 @@ describeLab("shard DNS on the lab's DNS server", () => {
         try {
             const r = await applyLab({ shards: moved });
             expect(r.ok, failures(r)).toBe(true);
-            expect(r.updated.sort()).toEqual(["example.com-rfc2136", "example.org-bind"]);
+            expect(r.updated.filter((n) => !runsEveryApply(n)).sort()).toEqual(["example.com-rfc2136", "example.org-bind"]);
             expect([...r.created, ...r.deleted]).toEqual([]);
             // Only the two moved names changed, in one signed transaction / one zone reload.
             expect(r.logs["example.com-rfc2136"].split("\n").filter((l) => l.startsWith("changed: set")).map((l) => l.split(" ")[2]))
@@ -108,7 +108,7 @@ describeLab("shard DNS on the lab's DNS server", () => {
 
             const again = await applyLab({ shards: moved });
             expect(again.ok, failures(again)).toBe(true);
-            expect([...again.created, ...again.updated, ...again.deleted]).toEqual([]);
+            expect(applyChanges(again)).toEqual([]);
         } finally {
             // back to the lab's plan, whatever failed above
             const back = await applyLab();

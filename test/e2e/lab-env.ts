@@ -45,3 +45,15 @@ export async function journalCursor(name: string): Promise<string> {
 export async function journalSince(name: string, cursor: string, unit?: string): Promise<string> {
     return onHost(name, `journalctl --after-cursor=${JSON.stringify(cursor)} -q --no-pager -o cat${unit ? ` -u ${unit}` : ""}`);
 }
+
+/**
+ * Steps that run on every apply by design: each node's `replication-verify`
+ * carries the run's id, so a plain apply refills a wiped disk and repairs the
+ * pair (README "Replication inside a pair").
+ */
+export const runsEveryApply = (name: string) => name.endsWith("-replication-verify");
+
+/** What an apply created, updated or deleted, the steps that run on every apply left out. */
+export function applyChanges(r: { created: string[]; updated: string[]; deleted: string[] }): string[] {
+    return [...r.created, ...r.updated.filter((n) => !runsEveryApply(n)), ...r.deleted];
+}

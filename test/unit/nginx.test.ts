@@ -224,7 +224,7 @@ describe("nginx sites role", () => {
     });
 
     test("the build applies pairstore's dav patch (on stdin, part of the build id)", () => {
-        const build = nginxBuildRole(specOf()).find((s) => s.name === "nginx-build")!;
+        const build = nginxBuildRole(specOf(), specOf().pairs[0].nodes[0]).find((s) => s.name === "nginx-build")!;
         expect(build.stdin).toContain("+++ b/src/http/modules/ngx_http_dav_module.c");
         expect(build.stdin).toContain("link((char *) src->data, (char *) to->data)");
         expect(build.script).toContain("patch -p1 --forward --batch");
