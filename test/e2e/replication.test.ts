@@ -5,7 +5,7 @@ import { beforeAll, expect, it } from "vitest";
 import { DEFAULTS } from "../../components/config";
 import { DELETE_SETTLE_SECONDS } from "../../components/roles/replication";
 import { startHost, stopHost, sshRun } from "../lab/hosts";
-import { applyCheck, applyLab } from "../lab/lab";
+import { applyLab } from "../lab/lab";
 import { describeLab, journalCursor, journalSince, labHosts, labReady, onHost } from "./lab-env";
 import {
     arrivalScript, inventory, layoutPaths, present, rootOf, stamps, storeFiles, tag, waitFor, writerScript,
@@ -76,12 +76,16 @@ describeLab("replication inside a pair on the lab hosts", () => {
         expect(await waitFor(async () => (await onHost(B, "systemctl is-active pairstore-lsyncd || true")) === "active", 60_000, 500)).toBeGreaterThanOrEqual(0);
     });
 
-    it("refills a wiped B without wiping A: its deletes are not replayed, and the next apply restores it", async () => {
+    it("refills a wiped B without wiping A: its deletes are not replayed, and one plain apply restores it, hidden files included", async () => {
         await storeFiles(A, DOMAIN, layoutPaths(tag("wipe"), 20));
+        // hidden files of an application, written straight to A's disk (not through DAV)
+        const hidden = [`7/2/a/.hidden-${tag("h")}.jpg`, `.app-${tag("top")}`];
+        await onHost(A, hidden.map((h) => `runuser -u www-data -- bash -c 'head -c 700 /dev/urandom > ${rootOf(DOMAIN)}/${h}'`).join(" && "));
         // a catch-up run on both nodes (heal, then a full push without delete) evens out anything earlier tests left
         await onHost(B, "systemctl start pairstore-catchup.service");
         await onHost(A, "systemctl start pairstore-catchup.service");
         const before = await inventory(A, DOMAIN);
+        for (const h of hidden) expect(before.has(h), `${h} on ${A}`).toBe(true);
         expect(await waitFor(async () => (await inventory(B, DOMAIN)).size === before.size, 20_000, 500)).toBeGreaterThanOrEqual(0);
 
         // The disk is wiped while lsyncd runs on B: its delete events must not reach A.
@@ -93,13 +97,12 @@ describeLab("replication inside a pair on the lab hosts", () => {
             expect(await inventory(A, DOMAIN)).toEqual(before);
             expect(await journalSince(B, cursor, "pairstore-lsyncd")).toContain("not replaying deletes to the peer");
 
-            // Check mode shows the drift; applying again puts the root back and refills it from A.
-            const check = await applyCheck();
-            expect(check.ok).toBe(true);
-            expect(check.stdout[`${B}-replication-dirs`]).toContain(`would: create ${rootOf(DOMAIN)}`);
+            // One plain apply (no check mode first: every other step is unchanged and does not
+            // run) puts the root back and refills it from A: the per-run replication-verify step.
             const fix = await applyLab();
             expect(fix.ok, fix.failed.map((f) => f.message).join("\n")).toBe(true);
-            expect(fix.stdout[`${B}-replication-dirs`]).toContain("restart pairstore-lsyncd.service");
+            expect(fix.stdout[`${B}-replication-verify`]).toMatch(/recreating/);
+            expect(fix.stdout[`${B}-replication-verify`]).toContain("refilled from the peer");
             expect(await waitFor(async () => (await inventory(B, DOMAIN)).size >= before.size, 30_000, 500)).toBeGreaterThanOrEqual(0);
             const after = await inventory(B, DOMAIN);
             for (const [rel, sum] of before) expect(after.get(rel), rel).toBe(sum);
