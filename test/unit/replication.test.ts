@@ -182,12 +182,12 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
         sandbox = mkdtempSync(path.join(tmpdir(), "pairstore-wrapper-"));
         root = layoutRoot(sandbox);
         // the recorder: keeps its arguments and stdin, prints what `out` holds (as rsync's --out-format lines)
-        writeFileSync(path.join(sandbox, "rsync"), `#!/bin/bash\necho "$*" > ${sandbox}/args\ncat > ${sandbox}/list\ncat ${sandbox}/out 2>/dev/null\nexit 0\n`, { mode: 0o755 });
+        writeFileSync(path.join(sandbox, "rsync"), `#!/bin/bash\necho "$*" > ${sandbox}/args\necho "$*" >> ${sandbox}/calls\ncat > ${sandbox}/list\ncat ${sandbox}/out 2>/dev/null\nexit 0\n`, { mode: 0o755 });
         writeFileSync(path.join(sandbox, "replicate"), `#!/bin/bash\necho "$*" >> ${sandbox}/replicate.calls\n`, { mode: 0o755 });
     });
     afterAll(() => rmSync(sandbox, { recursive: true, force: true }));
     beforeEach(() => {
-        for (const f of ["args", "list", "out", "replicate.calls"]) rmSync(path.join(sandbox, f), { force: true });
+        for (const f of ["args", "calls", "list", "out", "replicate.calls"]) rmSync(path.join(sandbox, f), { force: true });
         rmSync(path.join(root, ".pairstore"), { recursive: true, force: true });
         rmSync(path.join(root, "7", "2", "a"), { recursive: true, force: true });
         mkdirSync(path.join(root, "7", "2", "a"));
@@ -250,6 +250,21 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
         write("7/2/a/deleted.jpg");
         call(wrapper(), ["/7/2/a/deleted.jpg"]);
         expect(existsSync(tomb)).toBe(false);
+    });
+
+    test("a batch with new files and deletes (a write renamed into place) sends the new files before it settles for the deletes", () => {
+        write("7/2/a/b.jpg");
+        const r = call(wrapper(), ["/7/2/a/", "/7/2/a/.b.jpg.tmp", "/7/2/a/b.jpg"]);
+        const calls = readFileSync(path.join(sandbox, "calls"), "utf8").trim().split("\n");
+        expect(calls).toHaveLength(2);
+        expect(calls[0]).not.toContain("--delete");
+        expect(calls[0]).toMatch(/ --ignore-existing$/);
+        expect(calls[1]).toContain("--delete");
+        expect(r.list).toEqual(["/7/2/a/", "/7/2/a/.b.jpg.tmp", "/7/2/a/b.jpg", ""]);
+        // a batch of deletes only is one call
+        rmSync(path.join(sandbox, "calls"));
+        call(wrapper(), ["/7/2/a/", "/7/2/a/gone.jpg"]);
+        expect(readFileSync(path.join(sandbox, "calls"), "utf8").trim().split("\n")).toHaveLength(1);
     });
 
     test("an image root without its marker (wiped, replaced) never replays deletes nor records tombstones", () => {
