@@ -23,7 +23,8 @@ for r in "${ROOTS[@]}"; do
             install -d -o "$WEB_USER" -g "$WEB_USER" -m 755 "$r"
             recreated=1
         fi
-    elif [ "$(stat -c %U:%G "$r")" != "$WEB_USER:$WEB_USER" ]; then
+    elif [ "$(stat -c %U "$r")" != "$WEB_USER" ]; then
+        # (the owner only: a pull from the peer gives the root the replica group)
         if change "give $r to $WEB_USER (was $(stat -c %U:%G "$r"))"; then chown "$WEB_USER:$WEB_USER" "$r"; fi
     fi
     have=$( [ -d "$r" ] && find "$r" -mindepth 3 -maxdepth 3 -type d -path "$r/[0-9a-f]/[0-9a-f]/[0-9a-f]" | wc -l || echo 0)

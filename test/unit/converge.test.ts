@@ -7,7 +7,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { fileStep, serviceStep, stepScript } from "../../components/host/step";
-import { FILES_DIR, shq, shqList } from "../../components/host/template";
+import { FILES_DIR, render, shq, shqList } from "../../components/host/template";
 import { kernelRole } from "../../components/roles/kernel";
 import { logsRetireStep, logsRole } from "../../components/roles/logs";
 
@@ -338,6 +338,35 @@ describe("the log mounts step (files/steps/log-mounts.sh) against a sandbox fsta
         expect(readFileSync(path.join(sandbox, "calls"), "utf8")).toBe(`umount ${gone}\n`);
         expect(readFileSync(path.join(`${gone}.retired`, "access.log"), "utf8")).toBe("GET /x\n");
         expect(run("logs-retire", step.script, { shims: retireShims, subst }).stdout.trim()).toBe("ok");
+    });
+});
+
+describe("the data folders' steps", () => {
+    // A pull from the peer (refill, merge, repair: rsync --chown as root) gives
+    // every folder it touches the replica group, the image root included. nginx
+    // writes as www-data whatever the group: a check must not call that drift.
+    const shims = {
+        stat: `case "$2" in %U) echo www-data ;; %U:%G) echo www-data:pairstore-replica ;; *) command stat "$@" ;; esac`,
+        getent: "return 0",
+        systemctl: "return 1",
+    };
+
+    test("nginx-dirs and replication-dirs check the owner only: a root with the replica group is no drift", () => {
+        const root = path.join(sandbox, "srv", "example.com", "image");
+        const hex = "0123456789abcdef".split("");
+        for (const x of hex) for (const y of hex) for (const z of hex) mkdirSync(path.join(root, x, y, z), { recursive: true });
+        const subs = [".pairstore", ".pairstore/tmp", ".pairstore/tmp/body", ".pairstore/tmp/rsync", ".pairstore/tombstones", ".pairstore/conflicts"];
+        for (const sub of subs) mkdirSync(path.join(root, sub), { recursive: true });
+        writeFileSync(path.join(root, ".pairstore-replica"), "");
+        const nginxDirs = render("steps/nginx-dirs.sh", { dirs: shqList([root, ...subs.map((s) => path.join(root, s))]) });
+        const replicationDirs = render("steps/replication-dirs.sh", {
+            roots: shqList([root]), web_user: "www-data", marker: ".pairstore-replica", internal: ".pairstore", replica_group: "pairstore-replica",
+        });
+        for (const [name, body] of [["nginx-dirs", nginxDirs], ["replication-dirs", replicationDirs]]) {
+            const r = run(name, body, { shims, check: true });
+            expect(r.code, r.stderr).toBe(0);
+            expect(r.stdout.trim(), name).toBe("ok");
+        }
     });
 });
 
