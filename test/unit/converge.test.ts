@@ -10,6 +10,8 @@ import { fileStep, serviceStep, stepScript } from "../../components/host/step";
 import { FILES_DIR, render, shq, shqList } from "../../components/host/template";
 import { kernelRole } from "../../components/roles/kernel";
 import { logsRetireStep, logsRole } from "../../components/roles/logs";
+import { INTERNAL_DIR, REPLICA_GROUP, REPLICA_MARKER, WEB_USER } from "../../components/paths";
+import { layoutRoot } from "./fixtures";
 
 let sandbox: string;
 beforeEach(() => {
@@ -346,21 +348,19 @@ describe("the data folders' steps", () => {
     // every folder it touches the replica group, the image root included. nginx
     // writes as www-data whatever the group: a check must not call that drift.
     const shims = {
-        stat: `case "$2" in %U) echo www-data ;; %U:%G) echo www-data:pairstore-replica ;; *) command stat "$@" ;; esac`,
+        stat: `case "$2" in %U) echo ${WEB_USER} ;; %U:%G) echo ${WEB_USER}:${REPLICA_GROUP} ;; *) command stat "$@" ;; esac`,
         getent: "return 0",
         systemctl: "return 1",
     };
 
     test("nginx-dirs and replication-dirs check the owner only: a root with the replica group is no drift", () => {
-        const root = path.join(sandbox, "srv", "example.com", "image");
-        const hex = "0123456789abcdef".split("");
-        for (const x of hex) for (const y of hex) for (const z of hex) mkdirSync(path.join(root, x, y, z), { recursive: true });
-        const subs = [".pairstore", ".pairstore/tmp", ".pairstore/tmp/body", ".pairstore/tmp/rsync", ".pairstore/tombstones", ".pairstore/conflicts"];
+        const root = layoutRoot(sandbox);
+        const subs = ["", "/tmp", "/tmp/body", "/tmp/rsync", "/tombstones", "/conflicts"].map((s) => `${INTERNAL_DIR}${s}`);
         for (const sub of subs) mkdirSync(path.join(root, sub), { recursive: true });
-        writeFileSync(path.join(root, ".pairstore-replica"), "");
+        writeFileSync(path.join(root, REPLICA_MARKER), "");
         const nginxDirs = render("steps/nginx-dirs.sh", { dirs: shqList([root, ...subs.map((s) => path.join(root, s))]) });
         const replicationDirs = render("steps/replication-dirs.sh", {
-            roots: shqList([root]), web_user: "www-data", marker: ".pairstore-replica", internal: ".pairstore", replica_group: "pairstore-replica",
+            roots: shqList([root]), web_user: shq(WEB_USER), marker: shq(REPLICA_MARKER), internal: shq(INTERNAL_DIR), replica_group: shq(REPLICA_GROUP),
         });
         for (const [name, body] of [["nginx-dirs", nginxDirs], ["replication-dirs", replicationDirs]]) {
             const r = run(name, body, { shims, check: true });

@@ -1,4 +1,7 @@
-// A valid stack config that the unit tests mutate, one change per case.
+// A valid stack config that the unit tests mutate, one change per case, and
+// sandbox folders the step and replication tests run against.
+import { mkdirSync } from "fs";
+import * as path from "path";
 import { ConfigError, parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
 
 /** Pinned host keys of the fixture nodes (well-formed, not real). */
@@ -83,4 +86,12 @@ export function problemsOf(raw: RawConfig, facts: ConfigFacts = baseFacts(raw)):
         if (!(e instanceof ConfigError)) throw e;
         return e.problems;
     }
+}
+
+/** An image root under `base` (`data/example.com/image`) with its 4096 layout folders. */
+export function layoutRoot(base: string): string {
+    const root = path.join(base, "data", "example.com", "image");
+    const hex = "0123456789abcdef".split("");
+    for (const x of hex) for (const y of hex) for (const z of hex) mkdirSync(path.join(root, x, y, z), { recursive: true });
+    return root;
 }

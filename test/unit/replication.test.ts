@@ -12,7 +12,7 @@ import { render } from "../../components/host/template";
 import {
     renderLsyncdConf, renderLsyncdWrapper, renderReplicateScript, renderRsyncdConf, replicationRole, replicationVerifyStep,
 } from "../../components/roles/replication";
-import { baseConfig, baseFacts } from "./fixtures";
+import { baseConfig, baseFacts, layoutRoot } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined, facts?: (f: ReturnType<typeof baseFacts>) => void) {
     const raw = baseConfig();
@@ -167,12 +167,6 @@ describe("rendered replication files", () => {
 });
 
 /** A sandbox image root with its 4096 layout folders (made once: it takes a while). */
-function layoutRoot(base: string): string {
-    const root = path.join(base, "data", "example.com", "image");
-    const hex = "0123456789abcdef".split("");
-    for (const x of hex) for (const y of hex) for (const z of hex) mkdirSync(path.join(root, x, y, z), { recursive: true });
-    return root;
-}
 const primaryGroup = () => execFileSync("id", ["-gn"], { encoding: "utf8" }).trim();
 
 describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)", () => {
