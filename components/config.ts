@@ -46,6 +46,24 @@ export interface NodeSpec {
     virtualIps: VirtualIpSpec[];
     /** Raised after the host was reinstalled or its disks replaced: every step of the node runs again (default 0). */
     generation: number;
+    /** heartbeat paths besides the internal network: a static address of this node on another link. */
+    heartbeatPaths: HeartbeatPathSpec[];
+}
+
+/**
+ * One more heartbeat path: a static address of the node on another link (the
+ * public network, or a dedicated crossover cable). heartbeat also unicasts to
+ * the peer's address on that link, so losing one link is not a dead peer; the
+ * address is the node's own (it never moves) and gives the node a source
+ * address there even while it holds none of heartbeat's.
+ */
+export interface HeartbeatPathSpec {
+    /** The interface of that link (the same name on both nodes of the pair). */
+    interface: string;
+    /** The node's static address on it. */
+    address: string;
+    /** Its prefix length. */
+    prefix: number;
 }
 
 /** A virtual IP on the internal network (a plain IPaddr2 heartbeat resource on `heartbeat.interface`). */
@@ -62,7 +80,11 @@ export interface ServiceCheckSpec {
     interval: number;
     /** Seconds a check may take (curl's -m). */
     timeout: number;
-    /** Failed checks in a row that stop heartbeat (the peer takes the node's resources). */
+    /**
+     * Failed checks in a row that stop heartbeat (the peer takes the node's
+     * resources). While systemd restarts nginx (its unit is activating after a
+     * crash), failed checks are forgiven for up to failAfter x interval seconds.
+     */
     failAfter: number;
     /** Good checks in a row that start heartbeat again (the node takes its resources back). */
     recoverAfter: number;
@@ -88,6 +110,12 @@ export interface HeartbeatSpec {
     logFacility: string;
     /** The service check that puts a node whose nginx fails out of the pair. */
     serviceCheck: ServiceCheckSpec;
+    /**
+     * The monitor also asks the public gateway (ARP on the public interface)
+     * every check: a node that cannot reach it gives up its IPs, and a node
+     * takes over an address only while it reaches it.
+     */
+    gatewayCheck: boolean;
 }
 
 /** Two nodes that mirror each other. */
@@ -138,6 +166,45 @@ export interface NginxSpec {
     maxUploadSize: string;
     /** nginx directives added to every domain's public server block (free text, checked by `nginx -t`). */
     extraPublicConfig: string;
+    /** What one client may take of the public port, so it cannot exhaust worker_connections. */
+    clientLimits: ClientLimitsSpec;
+}
+
+/**
+ * Per-client limits on the public port (a client is one IPv4 address). Their
+ * defaults are sized from `worker_connections` (see clientLimitDefaults); 0
+ * turns a limit off.
+ */
+export interface ClientLimitsSpec {
+    /**
+     * Open TCP connections one client may hold to the public port, enforced by
+     * the kernel (nftables `ct count`): it also counts connections whose
+     * request headers never arrive, which nginx's limit_conn cannot see.
+     */
+    connections: number;
+    /** Requests one client may have in progress at once (nginx `limit_conn`). */
+    requests: number;
+    /** Requests per second one client may make (nginx `limit_req`, burst of one second, no delay). */
+    rate: number;
+    /** Seconds a client has to send its request headers (`client_header_timeout`, every port). */
+    headerTimeout: number;
+}
+
+/**
+ * The default per-client limits for `worker_connections` wc: a quarter of
+ * one worker's connections (so a client, even if every connection of it
+ * lands on one worker, leaves that worker three quarters for everyone else
+ * and the health check), an eighth of them as requests in progress, and 8
+ * requests per second per worker connection (a safety valve, far above what
+ * one address normally asks of one node).
+ */
+export function clientLimitDefaults(workerConnections: number): ClientLimitsSpec {
+    return {
+        connections: Math.floor(workerConnections / 4),
+        requests: Math.floor(workerConnections / 8),
+        rate: workerConnections * 8,
+        headerTimeout: 10,
+    };
 }
 
 /** Replication inside a pair: rsyncd + two-way lsyncd + catch-up timer. */
@@ -251,8 +318,6 @@ export const DEFAULTS = {
             "--without-http_browser_module",
             "--without-http_userid_module",
             "--without-http_split_clients_module",
-            "--without-http_limit_conn_module",
-            "--without-http_limit_req_module",
             "--without-http_upstream_hash_module",
             "--without-http_upstream_ip_hash_module",
             "--without-http_upstream_least_conn_module",
@@ -266,7 +331,7 @@ export const DEFAULTS = {
         workerConnections: 4096,
         maxUploadSize: "100m",
         extraPublicConfig: "",
-    } as Omit<NginxSpec, "sourceFile">,
+    } as Omit<NginxSpec, "sourceFile" | "clientLimits">,
     uploaders: [] as string[],
     secureLinkPrefix: "/private/",
     /** The reference deployment's ha.cf values; the service check is pairstore's own (seed 003 checked every 30 s with mon). */
@@ -280,6 +345,7 @@ export const DEFAULTS = {
         interface: "eth0",
         logFacility: "local0",
         serviceCheck: { interval: 5, timeout: 2, failAfter: 2, recoverAfter: 3 },
+        gatewayCheck: true,
     } as HeartbeatSpec,
 };
 
@@ -303,6 +369,8 @@ export const NGINX_REQUIRED_MODULES: ReadonlyArray<{ flag: string; why: string }
     { flag: "--without-http_rewrite_module", why: "the sites use if/return (write-once, method checks)" },
     { flag: "--without-http_mirror_module", why: "DELETE and MOVE are forwarded to the peer" },
     { flag: "--without-http_access_module", why: "the internal port allows only the peer and uploaders" },
+    { flag: "--without-http_limit_conn_module", why: "the public port limits each client's requests in progress (nginx.clientLimits.requests)" },
+    { flag: "--without-http_limit_req_module", why: "the public port limits each client's request rate (nginx.clientLimits.rate)" },
     { flag: "--without-pcre", why: "the sites use regular expressions" },
 ];
 
@@ -452,6 +520,7 @@ export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterS
     const replication = parseReplication(raw.replication, key("replication"), rsyncAuth, bad);
     const heartbeat = parseHeartbeat(raw.heartbeat, key("heartbeat"), bad);
     checkVirtualIps(pairs, heartbeat, bad);
+    checkHeartbeatPaths(pairs, heartbeat, bad);
     const shards = parseShards(raw.shardDigits, raw.shards, pairs, bad);
     const dns = parseDns(raw.dns, domains, facts, allowUnpinned, bad);
 
@@ -515,11 +584,42 @@ function parseNginx(value: unknown, k: string, nofile: number, facts: ConfigFact
     if (!SIZE.test(maxUploadSize)) bad(`${k}.maxUploadSize "${maxUploadSize}" must be a size like 100m or 1g`);
     const extraPublicConfig = o.extraPublicConfig === undefined ? "" : str(o.extraPublicConfig, `${k}.extraPublicConfig`, "", bad);
     if (/\{\{/.test(extraPublicConfig)) bad(`${k}.extraPublicConfig must not contain "{{": it is nginx text, not a template`);
+    const clientLimits = parseClientLimits(o.clientLimits, `${k}.clientLimits`, workerConnections, bad);
     unknownFields(o, ["version", "sha256", "url", "sourceFile", "configureFlags", "workerProcesses", "workerConnections",
-        "maxUploadSize", "extraPublicConfig"], k, bad);
+        "maxUploadSize", "extraPublicConfig", "clientLimits"], k, bad);
     return {
-        version, sha256, url, sourceFile, configureFlags, workerProcesses: wp, workerConnections, maxUploadSize, extraPublicConfig,
+        version, sha256, url, sourceFile, configureFlags, workerProcesses: wp, workerConnections, maxUploadSize, extraPublicConfig, clientLimits,
     };
+}
+
+/**
+ * nginx.clientLimits: defaults from worker_connections; a connection or
+ * request limit above half of one worker's connections would let one client
+ * starve a worker (and the health check with it).
+ */
+function parseClientLimits(value: unknown, k: string, workerConnections: number, bad: (m: string) => void): ClientLimitsSpec {
+    const o = value === undefined ? {} : obj(value, k, bad);
+    const d = clientLimitDefaults(workerConnections);
+    const limits: ClientLimitsSpec = {
+        connections: int(o.connections, `${k}.connections`, d.connections, bad),
+        requests: int(o.requests, `${k}.requests`, d.requests, bad),
+        rate: int(o.rate, `${k}.rate`, d.rate, bad),
+        headerTimeout: int(o.headerTimeout, `${k}.headerTimeout`, d.headerTimeout, bad),
+    };
+    const half = Math.floor(workerConnections / 2);
+    for (const f of ["connections", "requests"] as const) {
+        const v = limits[f];
+        if (v < 0 || v > half) {
+            bad(`${k}.${f} ${v} must be between 1 and ${half} (half of ${NAMESPACE}:nginx.workerConnections ${workerConnections}, so one client ` +
+                `always leaves a worker room for others and for the health check), or 0 to turn the limit off; the default is ${d[f]}`);
+        }
+    }
+    if (limits.rate < 0 || limits.rate > 1_000_000) bad(`${k}.rate ${limits.rate} must be between 1 and 1000000 requests per second, or 0 to turn the limit off; the default is ${d.rate}`);
+    if (limits.headerTimeout < 1 || limits.headerTimeout > 300) {
+        bad(`${k}.headerTimeout ${limits.headerTimeout} must be between 1 and 300 seconds (how long a client may take to send its request headers); the default is ${d.headerTimeout}`);
+    }
+    unknownFields(o, ["connections", "requests", "rate", "headerTimeout"], k, bad);
+    return limits;
 }
 
 /** An IPv4 network "a.b.c.d/n" (or a single address, taken as /32), normalized to its network address. */
@@ -662,13 +762,34 @@ function parseNode(value: unknown, at: string, allowUnpinned: boolean, bad: (m: 
         }
         return { address: formatIPv4(vip), prefix: vprefix };
     });
+    const heartbeatPaths = list(o.heartbeatPaths, `${at}.heartbeatPaths`, bad).map((p, i) => {
+        const pat = `${at}.heartbeatPaths[${i}]`;
+        const po = obj(p, pat, bad);
+        const pathIface = str(po.interface, `${pat}.interface`, "", bad);
+        if (!IFACE.test(pathIface)) bad(`${pat}.interface "${pathIface}" is not an interface name like eth1`);
+        const text = typeof po.address === "string" ? po.address.trim() : "";
+        const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
+        const a = m ? parseIPv4(m[1]) : undefined;
+        const pp = m ? Number(m[2]) : -1;
+        if (a === undefined || pp < 8 || pp > 30) {
+            bad(`${pat}.address ${JSON.stringify(po.address)} must be this node's static address on ${pathIface || "that link"} with its prefix, like 203.0.113.125/24`);
+            unknownFields(po, ["interface", "address"], pat, bad);
+            return { interface: pathIface, address: text, prefix: 0 };
+        }
+        if (a === parseIPv4(networkOf(a, pp).split("/")[0]) || a === broadcastOf(a, pp)) {
+            bad(`${pat}.address ${text} is the network or broadcast address of ${networkOf(a, pp)}; pick a host address`);
+        }
+        unknownFields(po, ["interface", "address"], pat, bad);
+        return { interface: pathIface, address: formatIPv4(a), prefix: pp };
+    });
     const generation = int(o.generation, `${at}.generation`, 0, bad);
     if (generation < 0) bad(`${at}.generation ${generation} must be 0 or more (raise it by one to run every step of the node again)`);
-    unknownFields(o, ["name", "ssh", "publicIp", "internalAddress", "virtualIps", "generation"], at, bad);
+    unknownFields(o, ["name", "ssh", "publicIp", "internalAddress", "virtualIps", "generation", "heartbeatPaths"], at, bad);
     return {
         name, ssh, internalAddress,
         publicIp: { address, prefix, interface: iface, broadcast, gateway },
         virtualIps, generation,
+        heartbeatPaths,
     };
 }
 
@@ -722,6 +843,7 @@ function parseHeartbeat(value: unknown, k: string, bad: (m: string) => void): He
         interface: str(o.interface, `${k}.interface`, d.interface, bad),
         logFacility: str(o.logFacility, `${k}.logFacility`, d.logFacility, bad),
         serviceCheck: { ...d.serviceCheck },
+        gatewayCheck: bool(o.gatewayCheck, `${k}.gatewayCheck`, d.gatewayCheck, bad),
     };
     if (hb.keepalive < 1 || hb.keepalive > 60) bad(`${k}.keepalive ${hb.keepalive} must be between 1 and 60 seconds, for example ${d.keepalive}`);
     if (hb.warntime <= hb.keepalive) {
@@ -753,7 +875,8 @@ function parseHeartbeat(value: unknown, k: string, bad: (m: string) => void): He
     if (c.failAfter < 1 || c.failAfter > 100) bad(`${at}.failAfter ${c.failAfter} must be between 1 and 100 failed checks in a row`);
     if (c.recoverAfter < 1 || c.recoverAfter > 100) bad(`${at}.recoverAfter ${c.recoverAfter} must be between 1 and 100 good checks in a row`);
     unknownFields(sc, ["interval", "timeout", "failAfter", "recoverAfter"], at, bad);
-    unknownFields(o, ["keepalive", "deadtime", "warntime", "initdead", "udpport", "autoFailback", "interface", "logFacility", "serviceCheck"], k, bad);
+    unknownFields(o, ["keepalive", "deadtime", "warntime", "initdead", "udpport", "autoFailback", "interface", "logFacility", "serviceCheck",
+        "gatewayCheck"], k, bad);
     return hb;
 }
 
@@ -785,6 +908,67 @@ function checkVirtualIps(pairs: PairSpec[], heartbeat: HeartbeatSpec, bad: (m: s
             }
         });
     }));
+}
+
+/**
+ * Extra heartbeat paths: both nodes of a pair on the same links, each pair of
+ * addresses on one subnet, on the public network inside its subnet (and not
+ * the gateway), and every address used nowhere else.
+ */
+function checkHeartbeatPaths(pairs: PairSpec[], heartbeat: HeartbeatSpec, bad: (m: string) => void) {
+    const taken = new Map<string, string>();
+    pairs.forEach((p, i) => p.nodes.forEach((n, j) => {
+        const at = `${NAMESPACE}:pairs[${i}].nodes[${j}] (${n.name})`;
+        for (const a of [n.ssh.host, n.publicIp.address, n.publicIp.gateway, n.internalAddress, ...n.virtualIps.map((v) => v.address)]) {
+            if (a && !taken.has(a)) taken.set(a, at);
+        }
+    }));
+    pairs.forEach((p, i) => {
+        p.nodes.forEach((n, j) => {
+            const at = `${NAMESPACE}:pairs[${i}].nodes[${j}].heartbeatPaths`;
+            const seen = new Set<string>();
+            n.heartbeatPaths.forEach((hp, m) => {
+                if (hp.prefix === 0) return; // reported by parseNode
+                if (hp.interface === heartbeat.interface) {
+                    bad(`${at}[${m}].interface ${hp.interface} is ${NAMESPACE}:heartbeat.interface, which is always a path (to the peer's internalAddress); ` +
+                        `list only other links here, such as the public interface ${n.publicIp.interface}`);
+                }
+                if (seen.has(hp.interface)) bad(`${at}[${m}].interface ${hp.interface} is listed twice; give each link one static address`);
+                seen.add(hp.interface);
+                const owner = taken.get(hp.address);
+                if (owner) bad(`${at}[${m}].address ${hp.address} is already used by ${owner}; a heartbeat path needs an address of its own that never moves`);
+                else taken.set(hp.address, `${at}[${m}]`);
+                const addr = parseIPv4(hp.address);
+                const pub = parseIPv4(n.publicIp.address);
+                if (hp.interface === n.publicIp.interface && addr !== undefined && pub !== undefined && n.publicIp.prefix > 0 &&
+                    (hp.prefix !== n.publicIp.prefix || !sameSubnet(addr, pub, n.publicIp.prefix))) {
+                    bad(`${at}[${m}].address ${hp.address}/${hp.prefix} is on ${hp.interface}, the public interface, but outside the public subnet of ` +
+                        `${n.publicIp.address}/${n.publicIp.prefix}: use an address of that subnet`);
+                }
+            });
+        });
+        const [a, b] = p.nodes;
+        if (!a || !b) return;
+        const ifacesOf = (n: NodeSpec) => n.heartbeatPaths.map((hp) => hp.interface);
+        for (const [x, y, jy] of [[a, b, 1], [b, a, 0]] as const) {
+            for (const iface of ifacesOf(x)) {
+                if (!ifacesOf(y).includes(iface)) {
+                    bad(`${NAMESPACE}:pairs[${i}].nodes[${jy}].heartbeatPaths has no path on ${iface}, but its peer ${x.name} has one: ` +
+                        `heartbeat unicasts to the peer's address on each link, so give ${y.name} a static address on ${iface} too (or remove ${x.name}'s)`);
+                }
+            }
+        }
+        for (const hp of a.heartbeatPaths) {
+            const other = b.heartbeatPaths.find((x) => x.interface === hp.interface);
+            const ax = parseIPv4(hp.address);
+            const bx = other ? parseIPv4(other.address) : undefined;
+            if (!other || ax === undefined || bx === undefined || hp.prefix === 0 || other.prefix === 0) continue;
+            if (hp.prefix !== other.prefix || !sameSubnet(ax, bx, hp.prefix)) {
+                bad(`${NAMESPACE}:pairs[${i}]: the heartbeat path on ${hp.interface} of ${a.name} (${hp.address}/${hp.prefix}) and of ${b.name} ` +
+                    `(${other.address}/${other.prefix}) are not on one subnet; put both addresses of a link in the same subnet`);
+            }
+        }
+    });
 }
 
 function checkPorts(domains: DomainSpec[], publicPort: number, bad: (m: string) => void) {

@@ -45,6 +45,10 @@ export const NGINX_SRC_CACHE = "/var/cache/pairstore/nginx";
 export function nginxUploadPath(version: string, host: string): string {
     return `/var/tmp/pairstore/nginx-${version}-${host}.tar.gz`;
 }
+/** The nftables table file of the kernel's per-client connection limit on the public port. */
+export const CLIENT_LIMITS_NFT = "/etc/pairstore/client-limits.nft";
+/** The unit that loads it. */
+export const CLIENT_LIMITS_UNIT = "pairstore-client-limits.service";
 /** The health endpoint of every internal port. */
 export const HEALTH_PATH = "/.pairstore/health";
 
@@ -122,3 +126,13 @@ export const HEARTBEAT_UNIT = "heartbeat.service";
 export const FAILOVER_UNIT = "pairstore-failover.service";
 /** What the service monitor last decided (tmpfs: gone after a reboot). */
 export const FAILOVER_STATUS = "/run/pairstore/failover-status";
+/** Addresses heartbeat took but IPaddr_gw left down (another host answers for them): one marker file per address, holding its resource argument. */
+export const FAILOVER_DEFERRED_DIR = "/run/pairstore/deferred";
+/** The monitor's last answer from the public gateway (`ok` or `lost`), which IPaddr_gw reads before it takes an address. */
+export const FAILOVER_GATEWAY_STATE = "/run/pairstore/gateway";
+/** Present while the monitor handles a heartbeat partition (it restarted heartbeat once and restarts it again after the heal). */
+export const FAILOVER_SPLIT = "/run/pairstore/partition";
+/** The heartbeat resource script pairstore installs (IPaddr2 + duplicate address check + default route). */
+export const IPADDR_GW = `${HA_DIR}/resource.d/IPaddr_gw`;
+/** Brings up the node's static addresses of its extra heartbeat paths. */
+export const HEARTBEAT_LINKS_UNIT = "pairstore-heartbeat-links.service";

@@ -1,7 +1,7 @@
 // The roles of a node in the order they run, as pure data.
 import type { ClusterSpec, NodeSpec } from "../config";
 import { healthStep, revisionOf, type StepSpec } from "../host/step";
-import { FAILOVER_UNIT, HEARTBEAT_UNIT, NGINX_UNIT } from "../paths";
+import { CLIENT_LIMITS_UNIT, FAILOVER_UNIT, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT, NGINX_UNIT } from "../paths";
 import { gateAddresses, heartbeatRole, heartbeatWaitSeconds, type HeartbeatSecrets } from "./heartbeat";
 import { kernelRole } from "./kernel";
 import { logDirs, logsRetireStep, logsRole } from "./logs";
@@ -49,11 +49,13 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
     const later = replication.filter((s) => (s.phase ?? "base") !== "base");
     // Healthy: its services run, and with heartbeat the node holds its own IPs again.
     const gate = healthStep(revisionOf(base),
-        ["pairstore-sysctl.service", "pairstore-logs.timer", NGINX_UNIT, "pairstore-rsyncd.service", HEARTBEAT_UNIT, FAILOVER_UNIT],
+        ["pairstore-sysctl.service", "pairstore-logs.timer", ...(settings.nginx.clientLimits.connections > 0 ? [CLIENT_LIMITS_UNIT] : []),
+            NGINX_UNIT, "pairstore-rsyncd.service",
+            ...(node.heartbeatPaths.length > 0 ? [HEARTBEAT_LINKS_UNIT] : []), HEARTBEAT_UNIT, FAILOVER_UNIT],
         logDirs(settings), {
             urls: nginxHealthUrls(settings),
             addresses: gateAddresses(node, settings.heartbeat),
-            timeoutSeconds: Math.max(60, heartbeatWaitSeconds(settings.heartbeat)),
+            timeoutSeconds: Math.max(60, heartbeatWaitSeconds(settings.heartbeat, 2 + node.virtualIps.length + peer.virtualIps.length)),
         });
     // Replication runs, and every domain is ready (refilled since boot: the upload owner decides uploads only then).
     const replicationGate = {

@@ -7,7 +7,7 @@ import type { ClusterSpec, NodeSpec } from "../config";
 import { fileStep, serviceStep, type StepSpec } from "../host/step";
 import { digest, render, shq, shqList } from "../host/template";
 import {
-    HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
+    CLIENT_LIMITS_NFT, CLIENT_LIMITS_UNIT, HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
     domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
 } from "../paths";
 import { secureLinkSecretProblem } from "../secure-link";
@@ -28,9 +28,22 @@ export function nginxHealthUrls(spec: Pick<ClusterSpec, "domains">): string[] {
     return spec.domains.map((d) => `http://127.0.0.1:${d.internalPort}${HEALTH_PATH}`);
 }
 
+/** The placeholders of a limit that 0 turns off: the directive lines are commented out. */
+function limitVars(spec: SitesSpec) {
+    const l = spec.nginx.clientLimits;
+    return {
+        requests: l.requests,
+        requests_off: l.requests > 0 ? "" : "# off: ",
+        rate: l.rate,
+        rate_off: l.rate > 0 ? "" : "# off: ",
+    };
+}
+
 /** The main nginx.conf. */
 export function renderNginxConf(spec: SitesSpec): string {
     return render("nginx/nginx.conf", {
+        ...limitVars(spec),
+        header_timeout: spec.nginx.clientLimits.headerTimeout,
         conf_dir: NGINX_CONF_DIR,
         worker_processes: spec.nginx.workerProcesses,
         worker_connections: spec.nginx.workerConnections,
@@ -122,6 +135,28 @@ export function renderSite(spec: SitesSpec, domain: ClusterSpec["domains"][numbe
     });
 }
 
+/** client-limits.conf: the per-client limits every public server includes. */
+export function renderClientLimitsConf(spec: SitesSpec): string {
+    return render("nginx/client-limits.conf", limitVars(spec));
+}
+
+/** The nftables table of the kernel's per-client connection limit on the public port. */
+export function renderClientLimitsNft(spec: SitesSpec): string {
+    return render("nginx/client-limits.nft", { public_port: spec.publicPort, connections: spec.nginx.clientLimits.connections });
+}
+
+/** Steps of the kernel's per-client connection limit (none when nginx.clientLimits.connections is 0). */
+export function clientLimitSteps(spec: SitesSpec): StepSpec[] {
+    if (spec.nginx.clientLimits.connections === 0) return [];
+    const rules = renderClientLimitsNft(spec);
+    const unit = render("nginx/pairstore-client-limits.service", { rules: CLIENT_LIMITS_NFT });
+    return [
+        fileStep("client-limits-rules", { path: CLIENT_LIMITS_NFT, content: rules, validate: "nft -c -f {}" }),
+        fileStep("client-limits-unit", { path: `${UNIT_DIR}/${CLIENT_LIMITS_UNIT}`, content: unit }),
+        serviceStep("client-limits", CLIENT_LIMITS_UNIT, [rules, unit], "restart"),
+    ];
+}
+
 /** The secure_link include with the secret filled in; throws (without the secret) when nginx could not read it. */
 export function renderSecureLinkConf(secret: string): string {
     const problem = secureLinkSecretProblem(secret);
@@ -146,6 +181,7 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
     const files = [
         { step: "nginx-mime-types", path: `${CANDIDATE}/mime.types`, content: render("nginx/mime.types", {}) },
         { step: "nginx-main-conf", path: `${CANDIDATE}/nginx.conf`, content: renderNginxConf(spec) },
+        { step: "nginx-client-limits", path: `${CANDIDATE}/client-limits.conf`, content: renderClientLimitsConf(spec) },
         ...spec.domains.map((d) => ({
             step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer, owner),
         })),
@@ -160,6 +196,7 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
     const secretPath = `${CANDIDATE}/secure-link.conf`;
     return [
         { name: "nginx-dirs", script: render("steps/nginx-dirs.sh", { dirs: shqList(dirs) }) },
+        ...clientLimitSteps(spec),
         fileStep("nginx-unit", { path: `${UNIT_DIR}/${NGINX_UNIT}`, content: unit }),
         ...files.map((f) => fileStep(f.step, { path: f.path, content: f.content })),
         {

@@ -40,6 +40,8 @@ export interface NodeSpecLike {
     ssh?: { host?: string; port?: number; user?: string; hostKey?: string };
     publicIp?: { address?: string };
     internalAddress?: string;
+    /** Static addresses of the extra heartbeat paths (heartbeat unicasts there). */
+    heartbeatPaths?: { interface?: string; address?: string }[];
 }
 
 /** Args of a NodePair: { pair: PairSpec, settings }. */

@@ -65,8 +65,10 @@ export const replicatePeerRefs: PeerReferenceSource = (node) =>
 
 /**
  * heartbeat's ha.cf (the `heartbeat-config` step's stdin): every `ucast IFACE
- * ADDRESS` line sends heartbeats to ADDRESS, and every `node NAME` line other
- * than the node's own name is the one other member heartbeat knows.
+ * ADDRESS` line sends heartbeats to ADDRESS (one line per path: the peer's
+ * internal address, then its static address on each heartbeatPaths link),
+ * and every `node NAME` line other than the node's own name is the one other
+ * member heartbeat knows.
  */
 export const heartbeatPeers: PeerReferenceSource = (node) => {
     const text = stdinOf(node, "heartbeat-config");
@@ -94,10 +96,11 @@ export function stdinOf(node: NodeView, step: string): string | undefined {
     return typeof s?.props.stdin === "string" ? s.props.stdin : undefined;
 }
 
-/** The names and addresses a node answers to. */
+/** The names and addresses a node answers to (its heartbeat paths' static addresses included). */
 export function identities(spec: NodeSpecLike | undefined): Set<string> {
     const ids = new Set<string>();
-    for (const v of [spec?.name, spec?.ssh?.host, spec?.publicIp?.address, spec?.internalAddress]) {
+    const paths = Array.isArray(spec?.heartbeatPaths) ? spec!.heartbeatPaths.map((p) => p?.address) : [];
+    for (const v of [spec?.name, spec?.ssh?.host, spec?.publicIp?.address, spec?.internalAddress, ...paths]) {
         if (typeof v === "string" && v !== "") ids.add(v);
     }
     return ids;

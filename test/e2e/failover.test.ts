@@ -10,7 +10,7 @@ import type { RunResult } from "../engine";
 import { applyLab, labHeartbeatAuthKey } from "../lab/lab";
 import { LAB_DIR, PUBLIC_GATEWAY, startHost, stopHost } from "../lab/hosts";
 import { ensureProbeFile, servedBy, waitServedBy } from "../lab/probe";
-import { LAB_HEARTBEAT, labVirtualIp } from "../lab/topology";
+import { LAB_HEARTBEAT, labHeartbeatAddress, labVirtualIp } from "../lab/topology";
 import { describeLab, labHosts, labReady, onHost } from "./lab-env";
 
 const HOSTS = labHosts();
@@ -67,16 +67,22 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
             expect(await onHost(h.name, "systemctl is-enabled heartbeat.service || true")).toBe("disabled");
             expect(await onHost(h.name, "stat -c '%a %U' /etc/ha.d/authkeys")).toBe("600 root");
         }
-        // ha.cf: the seed's settings with the lab's timing, unicast to the peer, the two node names
+        // ha.cf: the seed's settings with the lab's timing, unicast to the peer on both paths, the two node names
         const haCf = await onHost(A, "cat /etc/ha.d/ha.cf");
         for (const line of ["crm off", "keepalive 1", "deadtime 5", "warntime 3", "initdead 10", "udpport 670",
-            `ucast eth0 ${host(B).mgmtIp}`, "auto_failback on", `node ${A}`, `node ${B}`]) {
+            `ucast eth0 ${host(B).mgmtIp}`, `ucast eth1 ${labHeartbeatAddress(12)}`, "auto_failback on", `node ${A}`, `node ${B}`]) {
             expect(haCf.split("\n"), line).toContain(line);
         }
+        // each node has its static address on the public network, and heartbeat hears its peer on both links
+        for (const h of HOSTS.filter((x) => x.name === A || x.name === B)) {
+            const octet = Number(h.mgmtIp.split(".")[3]);
+            expect(await holds(h.name, "eth1", labHeartbeatAddress(octet)), h.name).toBe(true);
+        }
+        await expect.poll(() => onHost(A, `cl_status listhblinks ${B}`), { timeout: 10_000 }).toMatch(/eth0[\s\S]*eth1|eth1[\s\S]*eth0/);
         // haresources: the same on both nodes, each node owns IPaddr_gw::ip/bits/if/broadcast/gateway and its virtual IP
         const res = await onHost(A, "grep -v '^#' /etc/ha.d/haresources");
         expect(res).toBe(await onHost(B, "grep -v '^#' /etc/ha.d/haresources"));
-        expect(res.split("\n")).toContain(`${A} IPaddr_gw::${PUBLIC[A]}/24/eth1/${PUBLIC[A].replace(/\d+$/, "255")}/${PUBLIC_GATEWAY} IPaddr2::${VIP[A]}/24/eth0`);
+        expect(res.split("\n")).toContain(`${A} IPaddr_gw::${PUBLIC[A]}/24/eth1/${PUBLIC[A].replace(/\d+$/, "255")}/${PUBLIC_GATEWAY} IPaddr_gw::${VIP[A]}/24/eth0`);
         // the virtual IP answers from its node
         expect(await vipAnswer(B, VIP[A])).toBe(`ok ${A} example.com`);
     });

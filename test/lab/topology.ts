@@ -45,6 +45,11 @@ export function labVirtualIp(octet: number): string {
     return `${MGMT_NET}.${octet + 20}`;
 }
 
+/** A node's static address on the public network, its second heartbeat path: its octet + 100 (node-1a 11 -> .111). */
+export function labHeartbeatAddress(octet: number): string {
+    return `${PUBLIC_NET}.${octet + 100}`;
+}
+
 /** The controller's address on the lab network: allowed to upload (pairstore:uploaders), like an application server. */
 export const LAB_CONTROLLER_IP = MGMT_GATEWAY;
 
@@ -117,6 +122,8 @@ export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets,
                 },
                 internalAddress: `${MGMT_NET}.${n.octet}`,
                 virtualIps: [`${labVirtualIp(n.octet)}/${MGMT_PREFIX}`],
+                // A second heartbeat path: a static address of the node on the public network.
+                heartbeatPaths: [{ interface: "eth1", address: `${labHeartbeatAddress(n.octet)}/${PUBLIC_PREFIX}` }],
             })),
         })),
         nofile: LAB_NOFILE,

@@ -4,6 +4,9 @@ import type { Registered } from "./capture";
 import { clone, COMMAND, find, NODE } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { validStack } from "./stack";
+import { program } from "../../components/program";
+import { captureRegistrations } from "./capture";
+import { validConfig } from "./fixtures";
 
 let stack: Registered[];
 beforeAll(async () => {
@@ -75,6 +78,25 @@ describe("pair-peers", () => {
             "its peer is node c1 (public IP 203.0.113.21, internal 10.1.0.21).",
             "node d1 of pair p2 points at x9 as its peer (heartbeat node in ha.cf), which is no node of this stack; " +
             "its peer is node c1 (public IP 203.0.113.21, internal 10.1.0.21).",
+        ]);
+    });
+
+    it("checks every heartbeat path: a ucast to the peer's static address on another link passes, one to another node's fails", async () => {
+        // p1's nodes get a second heartbeat path on the public network
+        const { config, secretKeys } = validConfig();
+        const pairs = JSON.parse(config["pairstore:pairs"]);
+        pairs[0].nodes[0].heartbeatPaths = [{ interface: "eth1", address: "203.0.113.111/24" }];
+        pairs[0].nodes[1].heartbeatPaths = [{ interface: "eth1", address: "203.0.113.112/24" }];
+        const rs = await captureRegistrations(program, { ...config, "pairstore:pairs": JSON.stringify(pairs) }, secretKeys);
+        const a1 = find(rs, COMMAND, "a1-heartbeat-config");
+        expect(a1.inputs.stdin).toMatch(/^ucast eth0 10\.1\.0\.12\nucast eth1 203\.0\.113\.112$/m);
+        expect(await run(rs)).toEqual([]);
+        // a1's public path points at d1's public IP instead of b1's static address
+        a1.inputs.stdin = a1.inputs.stdin.replace(/^ucast eth1 \S+$/m, "ucast eth1 203.0.113.22");
+        a1.outputs = { ...a1.outputs, stdin: a1.inputs.stdin };
+        expect(await run(rs)).toEqual([
+            "node a1 of pair p1 points at 203.0.113.22 as its peer (heartbeat ucast in ha.cf), which is node d1 of pair p2; " +
+            "its peer is node b1 (public IP 203.0.113.12, internal 10.1.0.12).",
         ]);
     });
 

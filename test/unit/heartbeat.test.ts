@@ -2,7 +2,7 @@
 // haresources with IPaddr_gw and virtual IPs, the authkey only as a secret,
 // the service monitor, and every bad value refused by key.
 import { spawnSync } from "child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,10 +10,10 @@ import { readFileSync } from "fs";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, test } from "vitest";
 import { ConfigError, DEFAULTS, parseClusterConfig, type ClusterSpec, type RawConfig } from "../../components/config";
-import { render } from "../../components/host/template";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import {
-    heartbeatAuthKeyProblem, heartbeatRole, renderAuthkeys, renderHaCf, renderHaresources,
+    heartbeatAuthKeyProblem, heartbeatPathsTo, heartbeatRole, renderAuthkeys, renderFailoverMonitor, renderHaCf, renderHaresources, renderIpaddrGw,
+    resourceArgs, restartGraceSeconds,
 } from "../../components/roles/heartbeat";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
@@ -48,7 +48,8 @@ describe("heartbeat config", () => {
         for (const k of ["heartbeat.keepalive", "heartbeat.deadtime", "heartbeat.warntime", "heartbeat.initdead", "heartbeat.udpport",
             "heartbeat.autoFailback", "heartbeat.interface", "heartbeat.logFacility", "heartbeat.serviceCheck.interval",
             "heartbeat.serviceCheck.timeout", "heartbeat.serviceCheck.failAfter", "heartbeat.serviceCheck.recoverAfter",
-            "heartbeatAuthKey", "pairs[].nodes[].virtualIps"]) {
+            "heartbeatAuthKey", "pairs[].nodes[].virtualIps", "pairs[].nodes[].heartbeatPaths", "heartbeat.gatewayCheck",
+            "nginx.clientLimits.connections", "nginx.clientLimits.requests", "nginx.clientLimits.rate", "nginx.clientLimits.headerTimeout"]) {
             expect(readme, k).toContain(`\`${k}\``);
         }
     });
@@ -103,7 +104,7 @@ describe("heartbeat files", () => {
     test("haresources: the same on both nodes; IPaddr_gw with broadcast and gateway, then the virtual IPs", () => {
         const text = renderHaresources(spec, a, b);
         expect(renderHaresources(spec, b, a)).toBe(text);
-        expect(text.split("\n")).toContain("node-1a IPaddr_gw::198.51.100.11/24/eth1/198.51.100.255/198.51.100.1 IPaddr2::10.78.0.111/24/eth0");
+        expect(text.split("\n")).toContain("node-1a IPaddr_gw::198.51.100.11/24/eth1/198.51.100.255/198.51.100.1 IPaddr_gw::10.78.0.111/24/eth0");
         expect(text.split("\n")).toContain("node-1b IPaddr_gw::198.51.100.12/24/eth1/198.51.100.255/198.51.100.1");
     });
 
@@ -116,19 +117,97 @@ describe("heartbeat files", () => {
         try { renderAuthkeys("with space 0123456789"); } catch (e) { expect(String(e)).not.toContain("with space"); }
     });
 
-    test("IPaddr_gw parses with sh -n and sets the default route only after a successful start", () => {
-        const text = render("heartbeat/IPaddr_gw", {});
+    test("IPaddr_gw parses with sh -n and manages the address with iproute2 itself (no OCF agent)", () => {
+        const text = renderIpaddrGw();
+        expect(spawnSync("sh", ["-n"], { input: text }).status).toBe(0);
+        expect(text).not.toContain("hto-mapfuncs");
+        expect(text).toContain('ip -4 addr add "$IP/$PREFIX" brd "${BROADCAST:-+}" dev "$DEV"');
+        expect(text).toContain('send_arp -i 200 -r 5 -p "/run/resource-agents/send_arp-$IP" "$DEV" "$IP" auto not_used not_used');
+    });
+
+    // IPaddr_gw run by sh with stand-ins for ip, arping and the rest: the addresses of a fake interface in a file.
+    function ipaddrGw(opts: { taken?: string[]; gateway?: "ok" | "lost"; held?: string[] } = {}) {
         const dir = mkdtempSync(path.join(tmpdir(), "pairstore-ipaddr-gw-"));
+        const bin = path.join(dir, "bin");
+        const stub = (name: string, body: string) => writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+        spawnSync("mkdir", ["-p", bin]);
+        writeFileSync(path.join(dir, "addrs"), (opts.held ?? []).map((a) => `2: eth1    inet ${a}/24 scope global eth1\n`).join(""));
+        writeFileSync(path.join(dir, "taken"), (opts.taken ?? []).join("\n") + "\n");
+        writeFileSync(path.join(dir, "gateway"), `${opts.gateway ?? "ok"}\n`);
+        stub("ip", `D=${dir}
+echo "ip $*" >> $D/calls
+case "$*" in
+  "-o -4 addr show dev"*) cat $D/addrs ;;
+  "-4 addr add"*) echo "2: $8    inet $4 scope global $8" >> $D/addrs ;;
+  "-4 addr del"*) grep -vF " inet $4 " $D/addrs > $D/a.tmp; mv $D/a.tmp $D/addrs ;;
+esac`);
+        stub("arping", `grep -qxF "$8" ${dir}/taken && echo "Unicast reply from $8 [02:00:00:00:00:02]  0.5ms"; exit 1`);
+        stub("timeout", `shift; exec "$@"`);
+        stub("send_arp", `echo "send_arp $*" >> ${dir}/calls`);
+        stub("logger", `echo "$*" >> ${dir}/log`);
+        const script = path.join(dir, "IPaddr_gw");
+        writeFileSync(script, renderIpaddrGw({ deferDir: path.join(dir, "deferred"), gatewayState: path.join(dir, "gateway") }), { mode: 0o755 });
+        const run = (arg: string, action: string) => {
+            const r = spawnSync("sh", [script, arg, action], { encoding: "utf8", env: { ...process.env, PAIRSTORE_TEST_BIN: bin } });
+            return { status: r.status, stdout: r.stdout.trim() };
+        };
+        const read = (f: string) => { try { return readFileSync(path.join(dir, f), "utf8"); } catch { return ""; } };
+        return { run, read, done: () => rmSync(dir, { recursive: true, force: true }) };
+    }
+    const PUB_B = "198.51.100.12/24/eth1/198.51.100.255/198.51.100.1";
+
+    test("IPaddr_gw start: a free address comes up, is announced and routes; a taken one is deferred and the start still succeeds", () => {
+        const free = ipaddrGw();
         try {
-            writeFileSync(path.join(dir, "IPaddr_gw"), text);
-            const r = spawnSync("sh", ["-n", path.join(dir, "IPaddr_gw")], { encoding: "utf8" });
-            expect(r.status, r.stderr).toBe(0);
+            expect(free.run(PUB_B, "start").status).toBe(0);
+            expect(free.read("addrs")).toContain(" inet 198.51.100.12/24 ");
+            expect(free.read("calls")).toContain("ip -4 addr add 198.51.100.12/24 brd 198.51.100.255 dev eth1");
+            expect(free.read("calls")).toContain("ip route replace default via 198.51.100.1 dev eth1");
+            expect(free.run(PUB_B, "status")).toEqual({ status: 0, stdout: "running" });
+            expect(free.run(PUB_B, "stop").status).toBe(0);
+            expect(free.read("addrs")).not.toContain("198.51.100.12");
+            expect(free.run(PUB_B, "status")).toEqual({ status: 3, stdout: "stopped" });
+            expect(free.run(PUB_B, "stop").status).toBe(0); // stop when not up succeeds (heartbeat requires it)
         } finally {
-            rmSync(dir, { recursive: true, force: true });
+            free.done();
         }
-        expect(text).toContain(". /etc/ha.d/resource.d//hto-mapfuncs");
-        expect(text).toContain("OCF_TYPE=IPaddr2");
-        expect(text).toMatch(/if \[ "\$2" = start \] && \[ "\$rc" -eq 0 \] && \[ -n "\$GATEWAY" \]; then\n\s+if ip route replace default via "\$GATEWAY"/);
+        const taken = ipaddrGw({ taken: ["198.51.100.12"] });
+        try {
+            expect(taken.run(PUB_B, "start").status).toBe(0);
+            expect(taken.read("addrs")).toBe("");
+            expect(taken.read("calls")).not.toContain("addr add");
+            expect(taken.read("deferred/198.51.100.12")).toBe(`${PUB_B}\nanswered\n`);
+            expect(taken.read("log")).toContain("198.51.100.12: not brought up: another host answers ARP for it on eth1");
+            expect(taken.run(PUB_B, "status").stdout).toBe("stopped");
+            // heartbeat gives the group up: the deferred start is forgotten
+            expect(taken.run(PUB_B, "stop").status).toBe(0);
+            expect(taken.read("deferred/198.51.100.12")).toBe("");
+        } finally {
+            taken.done();
+        }
+    });
+
+    test("IPaddr_gw: no takeover while the gateway is lost; yield releases and defers; a held address is not checked again", () => {
+        const lost = ipaddrGw({ gateway: "lost" });
+        try {
+            expect(lost.run(PUB_B, "start").status).toBe(0);
+            expect(lost.read("addrs")).toBe("");
+            expect(lost.read("log")).toContain("not brought up: this node does not reach its public gateway");
+            // deferred for the gateway: the marker says so (not a sign that the peer is alive)
+            expect(lost.read("deferred/198.51.100.12")).toBe(`${PUB_B}\ngateway\n`);
+        } finally {
+            lost.done();
+        }
+        const held = ipaddrGw({ held: ["198.51.100.12"], taken: ["198.51.100.12"] });
+        try {
+            expect(held.run(PUB_B, "start").status).toBe(0); // already up here: no ARP check, just the route
+            expect(held.read("addrs")).toContain("198.51.100.12");
+            expect(held.run(PUB_B, "yield").status).toBe(0);
+            expect(held.read("addrs")).not.toContain("198.51.100.12");
+            expect(held.read("deferred/198.51.100.12")).toBe(`${PUB_B}\nanswered\n`);
+        } finally {
+            held.done();
+        }
     });
 
     test("the steps: the authkey only on the secret stdin of heartbeat-authkeys; the monitor watches every internal port", async () => {
@@ -163,5 +242,228 @@ describe("heartbeat files", () => {
             { owner: pairs[0].nodes[0].name, runId: "unit" }).find((s) => s.name === "health")!;
         expect(gate.script).toContain("ADDRESSES=()");
         expect(renderHaCf(off, pairs[0].nodes[0], pairs[0].nodes[1])).toMatch(/^auto_failback off$/m);
+    });
+});
+
+describe("failover: heartbeat paths, gateway check and duplicate addresses", () => {
+    const withPaths = (c: RawConfig) => {
+        (c.pairs as any)[0].nodes[0].heartbeatPaths = [{ interface: "eth1", address: "198.51.100.111/24" }];
+        (c.pairs as any)[0].nodes[1].heartbeatPaths = [{ interface: "eth1", address: "198.51.100.112/24" }];
+    };
+    const spec = specOf((c) => {
+        withPaths(c);
+        (c.pairs as any)[0].nodes[0].virtualIps = ["10.78.0.111/24"];
+        c.heartbeat = { keepalive: 1, warntime: 3, deadtime: 5, initdead: 10, serviceCheck: { interval: 1, failAfter: 2, recoverAfter: 2 } };
+    });
+    const [a, b] = spec.pairs[0].nodes;
+    const PUB_B = "198.51.100.12/24/eth1/198.51.100.255/198.51.100.1";
+
+    test("defaults: no extra path, the gateway check on", () => {
+        expect(specOf().pairs[0].nodes[0].heartbeatPaths).toEqual([]);
+        expect(specOf().heartbeat.gatewayCheck).toBe(true);
+        expect(a.heartbeatPaths).toEqual([{ interface: "eth1", address: "198.51.100.111", prefix: 24 }]);
+    });
+
+    test("ha.cf: one ucast line per path, the internal network first", () => {
+        const lines = renderHaCf(spec, a, b).split("\n").filter((l) => l.startsWith("ucast "));
+        expect(lines).toEqual(["ucast eth0 10.78.0.12", "ucast eth1 198.51.100.112"]);
+        expect(heartbeatPathsTo(b, a, spec.heartbeat)).toEqual([
+            { interface: "eth0", peerAddress: "10.78.0.11" }, { interface: "eth1", peerAddress: "198.51.100.111" }]);
+        // without paths: the internal network only
+        const plain = specOf();
+        expect(renderHaCf(plain, plain.pairs[0].nodes[0], plain.pairs[0].nodes[1]).split("\n").filter((l) => l.startsWith("ucast "))).toEqual(["ucast eth0 10.78.0.12"]);
+    });
+
+    test.each<[string, (c: RawConfig) => void, string[]]>([
+        ["a path on the internal interface", (c) => { withPaths(c); (c.pairs as any)[0].nodes[0].heartbeatPaths[0].interface = "eth0"; },
+            ["pairstore:pairs[0].nodes[0].heartbeatPaths[0].interface eth0 is pairstore:heartbeat.interface, which is always a path"]],
+        ["a peer without the path", (c) => { withPaths(c); delete (c.pairs as any)[0].nodes[1].heartbeatPaths; },
+            ["pairstore:pairs[0].nodes[1].heartbeatPaths has no path on eth1, but its peer node-1a has one", "give node-1b a static address on eth1 too"]],
+        ["an address without prefix", (c) => { withPaths(c); (c.pairs as any)[0].nodes[0].heartbeatPaths[0].address = "198.51.100.111"; },
+            ["pairstore:pairs[0].nodes[0].heartbeatPaths[0].address \"198.51.100.111\" must be this node's static address on eth1 with its prefix"]],
+        ["the public IP as a path address", (c) => { withPaths(c); (c.pairs as any)[0].nodes[1].heartbeatPaths[0].address = "198.51.100.11/24"; },
+            ["pairstore:pairs[0].nodes[1].heartbeatPaths[0].address 198.51.100.11 is already used by pairstore:pairs[0].nodes[0] (node-1a)", "never moves"]],
+        ["the gateway as a path address", (c) => { withPaths(c); (c.pairs as any)[0].nodes[1].heartbeatPaths[0].address = "198.51.100.1/24"; },
+            ["heartbeatPaths[0].address 198.51.100.1 is already used by pairstore:pairs[0].nodes[0] (node-1a)"]],
+        ["a public path outside the public subnet", (c) => { withPaths(c); (c.pairs as any)[0].nodes[0].heartbeatPaths[0].address = "192.0.2.111/24"; },
+            ["pairstore:pairs[0].nodes[0].heartbeatPaths[0].address 192.0.2.111/24 is on eth1, the public interface, but outside the public subnet"]],
+        ["the two ends on different subnets", (c) => {
+            (c.pairs as any)[0].nodes[0].heartbeatPaths = [{ interface: "eth2", address: "192.168.5.1/30" }];
+            (c.pairs as any)[0].nodes[1].heartbeatPaths = [{ interface: "eth2", address: "192.168.6.2/30" }];
+        }, ["the heartbeat path on eth2 of node-1a (192.168.5.1/30) and of node-1b (192.168.6.2/30) are not on one subnet"]],
+        ["an interface twice", (c) => { withPaths(c); (c.pairs as any)[0].nodes[0].heartbeatPaths.push({ interface: "eth1", address: "198.51.100.121/24" }); },
+            ["pairstore:pairs[0].nodes[0].heartbeatPaths[1].interface eth1 is listed twice"]],
+        ["an unknown field", (c) => { withPaths(c); (c.pairs as any)[0].nodes[0].heartbeatPaths[0].iface = "eth1"; },
+            ["pairstore:pairs[0].nodes[0].heartbeatPaths[0].iface is not a known field"]],
+        ["a gateway check that is not a boolean", (c) => { c.heartbeat = { gatewayCheck: "yes" }; }, ["pairstore:heartbeat.gatewayCheck must be true or false"]],
+    ])("refuses %s, naming the key and the fix", (_what, change, expected) => {
+        const problems = problemsOf(change);
+        for (const e of expected) expect(problems.join("\n")).toContain(e);
+    });
+
+    test("a dedicated heartbeat link (crossover cable) is a path too", () => {
+        const s = specOf((c) => {
+            (c.pairs as any)[0].nodes[0].heartbeatPaths = [{ interface: "eth2", address: "192.168.5.1/30" }];
+            (c.pairs as any)[0].nodes[1].heartbeatPaths = [{ interface: "eth2", address: "192.168.5.2/30" }];
+        });
+        expect(renderHaCf(s, s.pairs[0].nodes[0], s.pairs[0].nodes[1])).toMatch(/^ucast eth2 192\.168\.5\.2$/m);
+    });
+
+    test("haresources: virtual IPs are IPaddr_gw resources too (the duplicate address check), without a gateway", () => {
+        expect(renderHaresources(spec, a, b).split("\n"))
+            .toContain("node-1a IPaddr_gw::198.51.100.11/24/eth1/198.51.100.255/198.51.100.1 IPaddr_gw::10.78.0.111/24/eth0");
+        expect(resourceArgs(a, spec.heartbeat)).toEqual(["198.51.100.11/24/eth1/198.51.100.255/198.51.100.1", "10.78.0.111/24/eth0"]);
+    });
+
+    test("the static path addresses: a script and a unit, run before heartbeat; none without paths", () => {
+        const steps = heartbeatRole(spec, a, b, { heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY });
+        const names = steps.map((s) => s.name);
+        expect(names.slice(0, 4)).toEqual(["hostname", "heartbeat-links-script", "heartbeat-links-unit", "heartbeat-links"]);
+        const script = steps.find((s) => s.name === "heartbeat-links-script")!.stdin as string;
+        expect(script).toContain("ADDRESSES=(eth1=198.51.100.111/24)");
+        expect(spawnSync("bash", ["-n"], { input: script }).status).toBe(0);
+        expect(steps.find((s) => s.name === "heartbeat-links-unit")!.stdin).toMatch(/^Before=heartbeat\.service pairstore-failover\.service$/m);
+        const plain = specOf();
+        expect(heartbeatRole(plain, plain.pairs[0].nodes[0], plain.pairs[0].nodes[1], { heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY })
+            .map((s) => s.name)).not.toContain("heartbeat-links");
+    });
+
+    test("IPaddr_gw: a duplicate address check and the gateway state before an address comes up; deferred starts succeed", () => {
+        const text = renderIpaddrGw();
+        expect(spawnSync("sh", ["-n"], { input: text }).status).toBe(0);
+        expect(text).toContain("timeout 3 arping -D -I \"$DEV\" -c 1 -w 1 \"$IP\" 2>/dev/null | grep -q \"reply from\"");
+        // no ARP check when heartbeat hands over a group its peer has just released (standby, shutdown)
+        expect(text).toContain('if ! handover && answered; then');
+        expect(text).toMatch(/\*mach_down\*\|\*req_resource\*\|\*failover-monitor\*\) return 1 ;;\n\s+heartbeat:\*\) return 0 ;;/);
+        expect(text).toContain("DEFER_DIR=/run/pairstore/deferred");
+        expect(text).toContain("GATEWAY_STATE=/run/pairstore/gateway");
+        // a deferred start exits 0 (heartbeat would otherwise give the group up and go standby after 30 s)
+        expect(text).toMatch(/defer answered "another host answers ARP for it on \$DEV"\n\s+exit 0/);
+        expect(text).toMatch(/defer gateway "this node does not reach its public gateway"\n\s+exit 0/);
+        expect(text).not.toContain("{{");
+    });
+
+    test("the monitor: every path's peer resources, the gateway and the restart grace filled in", () => {
+        const text = renderFailoverMonitor(spec, a, b);
+        expect(spawnSync("bash", ["-n"], { input: text }).status).toBe(0);
+        for (const line of ["OWN=(198.51.100.11/24/eth1/198.51.100.255/198.51.100.1 10.78.0.111/24/eth0)",
+            "FOREIGN=(198.51.100.12/24/eth1/198.51.100.255/198.51.100.1)", "GATEWAY=198.51.100.1", "PUBLIC_IF=eth1", "GATEWAY_CHECK=1",
+            "RESTART_GRACE=2", "AUTO_FAILBACK=1", "RECLAIM_AFTER=20", "NGINX=pairstore-nginx.service", "RESOURCE=/etc/ha.d/resource.d/IPaddr_gw"]) {
+            expect(text.split("\n"), line).toContain(line);
+        }
+        expect(restartGraceSeconds(DEFAULTS.heartbeat)).toBe(10);
+        expect(renderFailoverMonitor(specOf((c) => { c.heartbeat = { gatewayCheck: false }; }), a, b)).toMatch(/^GATEWAY_CHECK=0$/m);
+    });
+
+    // The monitor's decision, run by bash on the rendered script with the facts of each case.
+    type Facts = {
+        hb_up: 0 | 1; hb_state?: string; nginx_bad?: 0 | 1; nginx_blip?: 0 | 1; gw_bad?: 0 | 1; oks?: number; peer?: string; deferred?: 0 | 1; split?: 0 | 1;
+        rsc?: string; wrong_for?: number;
+    };
+    const decideAll = (cases: Facts[]): string[] => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const body = cases.map((c) => {
+                const f = { hb_state: c.hb_up ? "active" : "inactive", nginx_bad: 0, nginx_blip: 0, gw_bad: 0, oks: 0, peer: "active", deferred: 0, split: 0, rsc: "local", wrong_for: 0, ...c };
+                return Object.entries(f).map(([k, v]) => `${k}=${v}`).join(" ") + "; decide";
+            }).join("\n");
+            const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}\n${body}`], { encoding: "utf8" });
+            expect(r.status, r.stderr).toBe(0);
+            return r.stdout.trim().split("\n");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    };
+
+    test.each<[string, Facts, string]>([
+        ["healthy, peer up", { hb_up: 1 }, "serving"],
+        ["nginx fails", { hb_up: 1, nginx_bad: 1 }, "stop-nginx"],
+        ["nginx fails, the peer is gone (dead, nothing of it deferred)", { hb_up: 1, nginx_bad: 1, peer: "dead" }, "alone"],
+        ["nginx fails during a partition (the peer holds its addresses)", { hb_up: 1, nginx_bad: 1, peer: "dead", deferred: 1 }, "stop-nginx"],
+        ["the gateway is lost, even with the peer gone", { hb_up: 1, gw_bad: 1, peer: "dead" }, "stop-gateway"],
+        ["systemd restarts nginx", { hb_up: 1, nginx_blip: 1 }, "blip"],
+        ["held down, still failing", { hb_up: 0, nginx_bad: 1 }, "held"],
+        ["held down, not enough good checks", { hb_up: 0, oks: 1 }, "recovering"],
+        ["held down, enough good checks", { hb_up: 0, oks: 2 }, "start"],
+        ["heartbeat still stopping", { hb_up: 0, hb_state: "deactivating", oks: 5 }, "recovering"],
+        ["partition: peer dead to heartbeat but answering for its addresses", { hb_up: 1, peer: "dead", deferred: 1 }, "split-restart"],
+        ["partition, heartbeat already restarted", { hb_up: 1, peer: "dead", deferred: 1, split: 1 }, "split-wait"],
+        ["the partition healed", { hb_up: 1, peer: "active", split: 1 }, "heal-restart"],
+        ["the peer really died (its addresses taken here)", { hb_up: 1, peer: "dead" }, "serving"],
+        ["after the partition restart, before initdead", { hb_up: 1, peer: "init", split: 1 }, "serving"],
+        ["the peer keeps this node's resources although both run (20 s)", { hb_up: 1, rsc: "none", wrong_for: 20 }, "reclaim"],
+        ["this node keeps the peer's resources although both run (20 s)", { hb_up: 1, rsc: "all", wrong_for: 20 }, "give-back"],
+        ["heartbeat stuck in transition next to an active peer (25 s)", { hb_up: 1, rsc: "transition", wrong_for: 25 }, "unstick"],
+        ["a handover still in progress (19 s)", { hb_up: 1, rsc: "foreign", wrong_for: 19 }, "serving"],
+    ])("decides: %s", (_what, facts, expected) => {
+        expect(decideAll([facts])).toEqual([expected]);
+    });
+
+    test("a partition is a peer's address deferred because another host answers it, not one deferred for a lost gateway", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const deferred = path.join(dir, "deferred");
+            mkdirSync(deferred);
+            const probe = (markers: Record<string, string>) => {
+                for (const f of readdirSync(deferred)) rmSync(path.join(deferred, f));
+                for (const [ip, text] of Object.entries(markers)) writeFileSync(path.join(deferred, ip), text);
+                const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; DEFER_DIR=${deferred}
+                    peer_deferred && echo yes || echo no; for m in "$DEFER_DIR"/*; do [ -f "$m" ] && marker_res "$m"; done; true`], { encoding: "utf8" });
+                expect(r.status, r.stderr).toBe(0);
+                return r.stdout.trim().split("\n");
+            };
+            expect(probe({})).toEqual(["no"]);
+            expect(probe({ "198.51.100.12": `${PUB_B}\nanswered\n` })).toEqual(["yes", PUB_B]);
+            // the takeover of a dead peer's address that met a failed gateway check: not a partition
+            expect(probe({ "198.51.100.12": `${PUB_B}\ngateway\n` })).toEqual(["no", PUB_B]);
+            // this node's own address deferred (its peer still held it): not a partition either
+            expect(probe({ "10.78.0.111": "10.78.0.111/24/eth0\nanswered\n" })).toEqual(["no", "10.78.0.111/24/eth0"]);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("tending deferred addresses: a free one is started; one deferred for the gateway that another host answers becomes a partition's", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const deferred = path.join(dir, "deferred");
+            mkdirSync(deferred);
+            const resource = path.join(dir, "IPaddr_gw");
+            writeFileSync(resource, `#!/bin/sh\necho "$*" >> ${dir}/calls\n`, { mode: 0o755 });
+            const tend = (why: string, answers: boolean) => {
+                rmSync(path.join(dir, "calls"), { force: true });
+                writeFileSync(path.join(deferred, "198.51.100.12"), `${PUB_B}\n${why}\n`);
+                const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; DEFER_DIR=${deferred}; RESOURCE=${resource}
+                    answered() { ${answers ? "true" : "false"}; }; held() { false; }; tend_addresses`], { encoding: "utf8" });
+                expect(r.status, r.stderr).toBe(0);
+                try { return readFileSync(path.join(dir, "calls"), "utf8").trim(); } catch { return ""; }
+            };
+            expect(tend("answered", false)).toBe(`${PUB_B} start`);
+            expect(tend("gateway", false)).toBe(`${PUB_B} start`);
+            expect(tend("answered", true)).toBe("");
+            expect(tend("gateway", true)).toBe(`${PUB_B} yield`);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("the monitor reads an IPaddr_gw argument's address and interface", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}
+                res_ip 198.51.100.12/24/eth1/198.51.100.255/198.51.100.1; res_dev 198.51.100.12/24/eth1/198.51.100.255/198.51.100.1
+                res_ip 10.78.0.111/24/eth0; res_dev 10.78.0.111/24/eth0; res_dev 10.78.0.111/24/eth0:vip`], { encoding: "utf8" });
+            expect(r.stdout.trim().split("\n")).toEqual(["198.51.100.12", "eth1", "10.78.0.111", "eth0", "eth0"]);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

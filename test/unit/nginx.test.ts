@@ -6,12 +6,14 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
+import { clientLimitDefaults, DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx-build";
 import {
-    layoutFolderPattern, nginxSitesRole, renderNginxConf, renderSecureLinkConf, renderSite, storedDestinationPattern, storedUriPattern,
+    layoutFolderPattern, nginxSitesRole, renderClientLimitsConf, renderClientLimitsNft, renderNginxConf, renderSecureLinkConf, renderSite,
+    storedDestinationPattern, storedUriPattern,
 } from "../../components/roles/nginx-sites";
+import { nodePackages } from "../../components/roles/packages";
 import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/secure-link";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY, problemsOf } from "./fixtures";
 
@@ -307,5 +309,85 @@ describe("secure_link signing", () => {
         expect(secureLinkSecretProblem(SECRET)).toBeUndefined();
         expect(secureLinkSecretProblem("has space in the secret")).toMatch(/spaces/);
         expect(secureLinkSecretProblem('quote"quote-quote-quote')).toMatch(/syntax/);
+    });
+});
+
+describe("per-client limits on the public port (nginx.clientLimits)", () => {
+    test("limit_conn and limit_req are compiled in; the config check refuses removing them", () => {
+        const { nginx } = specOf();
+        expect(nginx.configureFlags).not.toContain("--without-http_limit_conn_module");
+        expect(nginx.configureFlags).not.toContain("--without-http_limit_req_module");
+        for (const flag of ["--without-http_limit_conn_module", "--without-http_limit_req_module"]) {
+            const problems = problemsOf((() => { const c = baseConfig(); c.nginx = { configureFlags: [...DEFAULTS.nginx.configureFlags, flag] }; return c; })());
+            expect(problems.join("\n")).toContain(`pairstore:nginx.configureFlags has ${flag}, but the public port limits each client`);
+            expect(problems.join("\n")).toContain("remove it");
+        }
+    });
+
+    test("defaults are sized from worker_connections, and follow it", () => {
+        expect(specOf().nginx.clientLimits).toEqual({ connections: 1024, requests: 512, rate: 32768, headerTimeout: 10 });
+        expect(clientLimitDefaults(1000)).toEqual({ connections: 250, requests: 125, rate: 8000, headerTimeout: 10 });
+        expect(specOf((c) => { c.nginx = { workerConnections: 2048 }; }).nginx.clientLimits).toEqual({ connections: 512, requests: 256, rate: 16384, headerTimeout: 10 });
+        expect(specOf((c) => { c.nginx = { clientLimits: { connections: 0, rate: 100 } }; }).nginx.clientLimits)
+            .toEqual({ connections: 0, requests: 512, rate: 100, headerTimeout: 10 });
+    });
+
+    test.each<[string, (c: RawConfig) => void, string[]]>([
+        ["more connections than half a worker", (c) => { c.nginx = { clientLimits: { connections: 3000 } }; },
+            ["pairstore:nginx.clientLimits.connections 3000 must be between 1 and 2048 (half of pairstore:nginx.workerConnections 4096", "or 0 to turn the limit off; the default is 1024"]],
+        ["negative requests", (c) => { c.nginx = { clientLimits: { requests: -1 } }; }, ["pairstore:nginx.clientLimits.requests -1 must be between 1 and 2048"]],
+        ["a rate that is not a number", (c) => { c.nginx = { clientLimits: { rate: "fast" } }; }, ["pairstore:nginx.clientLimits.rate must be a whole number"]],
+        ["a header timeout of 0", (c) => { c.nginx = { clientLimits: { headerTimeout: 0 } }; }, ["pairstore:nginx.clientLimits.headerTimeout 0 must be between 1 and 300 seconds"]],
+        ["an unknown field", (c) => { c.nginx = { clientLimits: { perIp: 5 } }; }, ["pairstore:nginx.clientLimits.perIp is not a known field"]],
+    ])("refuses %s, naming the key and the fix", (_what, change, expected) => {
+        const problems = problemsOf((() => { const c = baseConfig(); change(c); return c; })());
+        for (const e of expected) expect(problems.join("\n")).toContain(e);
+    });
+
+    test("nginx: zones in http, the limits in every public server (never the internal ports), a short header timeout", () => {
+        const spec = specOf();
+        const [a, b] = spec.pairs[0].nodes;
+        const conf = renderNginxConf(spec);
+        expect(conf).toMatch(/^\s+limit_conn_zone \$binary_remote_addr zone=pairstore_clients:10m;$/m);
+        expect(conf).toMatch(/^\s+limit_req_zone \$binary_remote_addr zone=pairstore_rate:10m rate=32768r\/s;$/m);
+        expect(conf).toMatch(/^\s+client_header_timeout 10s;$/m);
+        // the catch-all public server includes the limits too
+        expect(conf).toMatch(/default_server;\n\s+server_name _;\n\s+access_log off;\n\s+include client-limits\.conf;/);
+        const limits = renderClientLimitsConf(spec);
+        expect(limits).toMatch(/^limit_conn pairstore_clients 512;$/m);
+        expect(limits).toMatch(/^limit_req zone=pairstore_rate burst=32768 nodelay;$/m);
+        expect(limits).toMatch(/^limit_conn_status 429;$/m);
+        const site = renderSite(spec, spec.domains[0], a, b, a.name);
+        const [pub, internal] = site.split("# Internal:");
+        expect(pub).toContain("include client-limits.conf;");
+        expect(internal).not.toContain("client-limits");
+        // 0 turns a limit off: its zone and its directive are commented out together
+        const off = specOf((c) => { c.nginx = { clientLimits: { requests: 0, rate: 0 } }; });
+        expect(renderNginxConf(off)).toMatch(/^\s+# off: limit_conn_zone /m);
+        expect(renderNginxConf(off)).toMatch(/^\s+# off: limit_req_zone /m);
+        expect(renderClientLimitsConf(off)).toMatch(/^# off: limit_conn pairstore_clients 0;$/m);
+        expect(renderClientLimitsConf(off)).toMatch(/^# off: limit_req zone=pairstore_rate burst=0 nodelay;$/m);
+    });
+
+    test("the kernel limit: one nftables table of pairstore's, loaded by a unit after nftables.service; none when off", () => {
+        const spec = specOf();
+        const nft = renderClientLimitsNft(spec);
+        expect(nft).toMatch(/^table inet pairstore_clients\ndelete table inet pairstore_clients\ntable inet pairstore_clients \{$/m);
+        expect(nft).toMatch(/^\s+tcp dport 80 ct state new add @public_clients \{ ip saddr ct count over 1024 \} counter reject with tcp reset$/m);
+        expect(nft).not.toContain("flush ruleset");
+        const all = steps(spec);
+        const rules = all.find((s) => s.name === "client-limits-rules")!;
+        expect(rules.script).toContain("nft -c -f {}");
+        const unit = all.find((s) => s.name === "client-limits-unit")!.stdin as string;
+        expect(unit).toMatch(/^After=nftables\.service /m);
+        expect(unit).toMatch(/^Before=pairstore-nginx\.service$/m);
+        expect(unit).toMatch(/^ExecStart=\/usr\/sbin\/nft -f \/etc\/pairstore\/client-limits\.nft$/m);
+        // the node's health gate waits for it
+        expect(all.find((s) => s.name === "health")!.script).toContain("pairstore-client-limits.service");
+        expect(steps(specOf((c) => { c.nginx = { clientLimits: { connections: 0 } }; })).map((s) => s.name)).not.toContain("client-limits");
+    });
+
+    test("nginx and the client limits are Debian packages of every node", () => {
+        expect(nodePackages({ extraPackages: [] })).toEqual(expect.arrayContaining(["nftables", "iputils-arping"]));
     });
 });

@@ -144,10 +144,11 @@ describe("packages role", () => {
     test("base packages plus extras, sorted, once each", () => {
         // the foundation's tools, what the nginx build needs (compiler, PCRE2, zlib, curl) and replication (rsync, lsyncd)
         expect(nodePackages({ extraPackages: ["rsync", "gzip"] })).toEqual([
-            "build-essential", "ca-certificates", "curl", "gzip", "heartbeat", "kmod", "libpcre2-dev", "lsyncd", "patch", "procps", "rsync", "util-linux", "zlib1g-dev",
+            "build-essential", "ca-certificates", "curl", "gzip", "heartbeat", "iputils-arping", "kmod", "libpcre2-dev", "lsyncd", "nftables", "patch", "procps",
+            "rsync", "util-linux", "zlib1g-dev",
         ]);
         expect(packagesRole({ extraPackages: ["rsync"] })[0].script).toContain(
-            "WANT=(build-essential ca-certificates curl gzip heartbeat kmod libpcre2-dev lsyncd patch procps rsync util-linux zlib1g-dev)");
+            "WANT=(build-essential ca-certificates curl gzip heartbeat iputils-arping kmod libpcre2-dev lsyncd nftables patch procps rsync util-linux zlib1g-dev)");
     });
 });
 
@@ -163,8 +164,8 @@ describe("rendered steps", () => {
         expect(steps.map((s) => s.name)).toEqual([
             "packages", "kernel-modules", "sysctl-unit", "sysctl", "sysctl-service", "limits",
             "logs-rotate-script", "logs-archive-script", "logs-service-unit", "logs-timer-unit", "logs-mounts", "logs-timer",
-            "nginx-build", "nginx-dirs", "nginx-unit", "nginx-mime-types", "nginx-main-conf",
-            "nginx-site-example.com", "nginx-site-example.org", "nginx-secure-link-secret", "nginx-activate", "nginx-service", "logs-retire",
+            "nginx-build", "nginx-dirs", "client-limits-rules", "client-limits-unit", "client-limits", "nginx-unit", "nginx-mime-types",
+            "nginx-main-conf", "nginx-client-limits", "nginx-site-example.com", "nginx-site-example.org", "nginx-secure-link-secret", "nginx-activate", "nginx-service", "logs-retire",
             "replication-dirs", "rsyncd-check-script", "lsyncd-check-script", "rsyncd-config", "rsyncd-unit", "rsyncd-service",
             "replicate-script", "verify-script", "lsyncd-rsync-script", "lsyncd-config", "lsyncd-unit", "catchup-service-unit", "catchup-timer-unit",
             "replication-inotify",
@@ -311,7 +312,7 @@ describe("the health gate", () => {
 
     test("it waits for the units, the log mounts and the node's own heartbeat addresses", () => {
         const gate = gateOf(specOf());
-        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer pairstore-nginx.service pairstore-rsyncd.service heartbeat.service pairstore-failover.service)");
+        expect(gate).toContain("UNITS=(pairstore-sysctl.service pairstore-logs.timer pairstore-client-limits.service pairstore-nginx.service pairstore-rsyncd.service heartbeat.service pairstore-failover.service)");
         expect(gate).toContain("ADDRESSES=(eth1=198.51.100.11/24)");
         expect(gate).toContain("URLS=(http://127.0.0.1:8081/.pairstore/health http://127.0.0.1:8082/.pairstore/health)");
         expect(gate).toContain("MOUNTS=(/var/log/nginx/image.example.com /var/log/nginx/image.example.org)");
