@@ -66,7 +66,7 @@ describe("program() under mocks", () => {
         }
         const names = commands().map((c) => c.name);
         expect(new Set(names).size).toBe(names.length);
-        expect(names.length).toBe(NODES.length * 53);
+        expect(names.length).toBe(NODES.length * 57);
     });
 
     test("the connection pins the host key and carries host, port and user", () => {

@@ -174,7 +174,7 @@ describe("rendered steps", () => {
             "health",
             "replication-merge", "lsyncd-service", "catchup-timer", "replication-health", "replication-verify",
         ]);
-        expect(steps.map((s) => s.phase ?? "base")).toEqual([...Array(48).fill("base"), "merge", "activate", "activate", "activate", "activate"]);
+        expect(steps.map((s) => s.phase ?? "base")).toEqual([...Array(52).fill("base"), "merge", "activate", "activate", "activate", "activate"]);
     });
 
     test.each(cases)("$step ($which) passes bash -n as root and through sudo, in both modes", ({ step, body }) => {
