@@ -178,6 +178,15 @@ export function reclaimAfterSeconds(hb: HeartbeatSpec): number {
     return 2 * hb.deadtime + 10;
 }
 
+/**
+ * Seconds the monitor waits for `systemctl stop heartbeat` before it kills
+ * heartbeat and releases the node's addresses itself (heartbeat R1 can delay a
+ * shutdown during a takeover without end).
+ */
+export function stopTimeoutSeconds(hb: HeartbeatSpec): number {
+    return 2 * hb.deadtime + 10;
+}
+
 /** The failover monitor of `node`. */
 export function renderFailoverMonitor(spec: HeartbeatRoleSpec, node: NodeSpec, peer: NodeSpec): string {
     const hb = spec.heartbeat;
@@ -191,6 +200,7 @@ export function renderFailoverMonitor(spec: HeartbeatRoleSpec, node: NodeSpec, p
         restart_grace: restartGraceSeconds(hb),
         auto_failback: hb.autoFailback ? 1 : 0,
         reclaim_after: reclaimAfterSeconds(hb),
+        stop_timeout: stopTimeoutSeconds(hb),
         urls: shqList(nginxHealthUrls(spec)),
         nginx_unit: shq(NGINX_UNIT),
         heartbeat_unit: shq(HEARTBEAT_UNIT),

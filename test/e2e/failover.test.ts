@@ -142,13 +142,10 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
         expect(await onHost(B, "systemctl is-active heartbeat.service")).toBe("active");
     }
 
-    // Quarantined (issue 12): when the peer boots while this node's heartbeat is
-    // still taking over the peer's resources, heartbeat R1 delays the monitor's
-    // stop ("Shutdown delayed until current resource activity finishes") with no
-    // end: this node keeps its own IP with nginx down, and the monitor, blocked in
-    // `systemctl stop`, checks nothing more. Seen on the lab on 2026-11-30; the
-    // branch `failover` reworks the monitor; this test comes back with that fix.
-    it.skip("a node whose nginx fails keeps its IPs while its peer is dead, and hands them over once the peer is back", async () => {
+    // heartbeat R1 can delay the monitor's stop without end when the peer boots
+    // during a takeover ("Shutdown delayed until current resource activity
+    // finishes"): the monitor then kills heartbeat and releases the addresses.
+    it("a node whose nginx fails keeps its IPs while its peer is dead, and hands them over once the peer is back", async () => {
         await allHome();
         await stopHost(A, { hard: true });
         await waitServedBy(PUBLIC[A], B, { timeoutMs: TAKEOVER_MS });

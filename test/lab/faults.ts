@@ -145,21 +145,28 @@ export function watchHolders(nodes: string[], ips: string[], everyMs = 100, maxS
     };
 }
 
-/** Duplicates (samples where more than one node held an address) and moves (holder changes) of a sampling. */
+/**
+ * Duplicates (samples where more than one node held an address), moves (holder
+ * changes, "nobody" counting as a holder: a handover is two) and each address's
+ * path (the nodes that held it in turn, "nobody" left out) of a sampling.
+ */
 export function summarizeHolders(samples: HolderSample[], ips: string[]) {
     const duplicates = samples.filter((s) => ips.some((ip) => s.holders[ip].length > 1))
         .map((s) => ({ at: s.at, holders: Object.fromEntries(ips.filter((ip) => s.holders[ip].length > 1).map((ip) => [ip, s.holders[ip]])) }));
     const moves: Record<string, number> = {};
+    const paths: Record<string, string[]> = {};
     for (const ip of ips) {
         let last: string | undefined;
         moves[ip] = 0;
+        paths[ip] = [];
         for (const s of samples) {
             const now = s.holders[ip].join("+") || "none";
             if (last !== undefined && now !== last) moves[ip]++;
+            if (now !== "none" && paths[ip].at(-1) !== now) paths[ip].push(now);
             last = now;
         }
     }
-    return { samples: samples.length, duplicates, moves };
+    return { samples: samples.length, duplicates, moves, paths };
 }
 
 // ---------------------------------------------------------------------------

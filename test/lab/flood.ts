@@ -53,8 +53,10 @@ function openOne(s: State) {
     const tick = 20;
     const perTick = Math.max(1, Math.round((openPerSecond * tick) / 1000));
     while (Date.now() < end) {
-        let budget = perTick;
+        // each target gets its share of the tick's budget (refused connections
+        // are opened again at once, so one target would take it all)
         for (const s of states) {
+            let budget = Math.ceil(perTick / states.length);
             while (budget > 0 && s.sockets.size < connections) {
                 openOne(s);
                 budget--;

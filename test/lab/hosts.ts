@@ -1029,6 +1029,15 @@ export async function hostKey(name: string): Promise<string> {
   return `${type} ${key}`;
 }
 
+/** Hosts built on another base than the current one (they lack packages the lab now caches). */
+export function hostsOnOtherBase(): string[] {
+  const base = currentBase();
+  return listHostNames().filter((n) => {
+    const lower = readLower(n);
+    return base !== undefined && lower !== undefined && lower !== base;
+  });
+}
+
 /** Names of hosts that have a directory under LAB_DIR/hosts. */
 export function listHosts(): string[] {
   return listHostNames();

@@ -9,7 +9,7 @@ import * as path from "path";
 import { runStack, type RunResult, type StackConfig } from "../engine";
 import { configValue } from "../engine/project";
 import {
-    LAB_DIR, assertRootLinux, destroyAll, ensureBase, ensureLabKey, ensureOuterPackages, hostKey, startHost,
+    LAB_DIR, assertRootLinux, destroyAll, ensureBase, ensureLabKey, ensureOuterPackages, hostKey, hostsOnOtherBase, startHost,
 } from "./hosts";
 import { ensureLabDns, labTsigSecret } from "./dns";
 import { LAB_CACHE_PACKAGES, LAB_DNS, LAB_STACK, labConfig, labDnsHost, labHosts } from "./topology";
@@ -30,6 +30,13 @@ export async function labHostsUp(): Promise<void> {
     await ensureOuterPackages();
     const key = await ensureLabKey();
     await ensureBase(LAB_CACHE_PACKAGES);
+    // Hosts are offline: one built before the package list changed cannot
+    // install the new packages, so the lab starts again from fresh hosts.
+    const stale = hostsOnOtherBase();
+    if (stale.length) {
+        console.error(`[lab] ${stale.join(", ")} predate the lab's package list: rebuilding the lab from fresh hosts`);
+        await labDown();
+    }
     const hosts = [...labHosts(), labDnsHost()];
     await Promise.all(hosts.map((h) => startHost(h)));
     const keys: Record<string, string> = {};

@@ -13,7 +13,7 @@ import { ConfigError, DEFAULTS, parseClusterConfig, type ClusterSpec, type RawCo
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import {
     heartbeatAuthKeyProblem, heartbeatPathsTo, heartbeatRole, renderAuthkeys, renderFailoverMonitor, renderHaCf, renderHaresources, renderIpaddrGw,
-    resourceArgs, restartGraceSeconds,
+    resourceArgs, restartGraceSeconds, stopTimeoutSeconds,
 } from "../../components/roles/heartbeat";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
@@ -392,7 +392,8 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
         ["partition, heartbeat already restarted", { hb_up: 1, peer: "dead", deferred: 1, split: 1 }, "split-wait"],
         ["the partition healed", { hb_up: 1, peer: "active", split: 1 }, "heal-restart"],
         ["the peer really died (its addresses taken here)", { hb_up: 1, peer: "dead" }, "serving"],
-        ["after the partition restart, before initdead", { hb_up: 1, peer: "init", split: 1 }, "serving"],
+        ["after the partition restart, before initdead: still the partition", { hb_up: 1, peer: "init", split: 1 }, "split-wait"],
+        ["after the partition restart, the peer really died (nothing of it answers)", { hb_up: 1, peer: "dead", split: 1 }, "serving"],
         ["the peer keeps this node's resources although both run (20 s)", { hb_up: 1, rsc: "none", wrong_for: 20 }, "reclaim"],
         ["this node keeps the peer's resources although both run (20 s)", { hb_up: 1, rsc: "all", wrong_for: 20 }, "give-back"],
         ["heartbeat stuck in transition next to an active peer (25 s)", { hb_up: 1, rsc: "transition", wrong_for: 25 }, "unstick"],
@@ -448,6 +449,32 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             expect(tend("gateway", false)).toBe(`${PUB_B} start`);
             expect(tend("answered", true)).toBe("");
             expect(tend("gateway", true)).toBe(`${PUB_B} yield`);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("a heartbeat that does not stop in time is killed, and the node releases every address itself", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const resource = path.join(dir, "IPaddr_gw");
+            writeFileSync(resource, `#!/bin/sh\necho "$*" >> ${dir}/calls\n`, { mode: 0o755 });
+            const stop = (stops: boolean) => {
+                rmSync(path.join(dir, "calls"), { force: true });
+                const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; RESOURCE=${resource}
+                    timeout() { echo "timeout $*" >> ${dir}/calls; ${stops ? "true" : "return 124"}; }
+                    systemctl() { echo "systemctl $*" >> ${dir}/calls; }; held() { true; }; stop_heartbeat`], { encoding: "utf8" });
+                expect(r.status, r.stderr).toBe(0);
+                return readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+            };
+            const wait = stopTimeoutSeconds(spec.heartbeat);
+            expect(stop(true)).toEqual([`timeout ${wait} systemctl stop heartbeat.service`]);
+            const calls = stop(false);
+            expect(calls[0]).toBe(`timeout ${wait} systemctl stop heartbeat.service`);
+            expect(calls.slice(1, -1).sort()).toEqual([...resourceArgs(a, spec.heartbeat), ...resourceArgs(b, spec.heartbeat)].map((r) => `${r} stop`).sort());
+            expect(calls.at(-1)).toBe("systemctl kill --kill-whom=all --signal=SIGKILL heartbeat.service");
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
