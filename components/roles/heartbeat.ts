@@ -202,6 +202,7 @@ export function renderFailoverMonitor(spec: HeartbeatRoleSpec, node: NodeSpec, p
         reclaim_after: reclaimAfterSeconds(hb),
         stop_timeout: stopTimeoutSeconds(hb),
         urls: shqList(nginxHealthUrls(spec)),
+        peer_url: shq(nginxHealthUrls(spec, peer.internalAddress)[0]),
         nginx_unit: shq(NGINX_UNIT),
         heartbeat_unit: shq(HEARTBEAT_UNIT),
         status_file: shq(FAILOVER_STATUS),

@@ -23,9 +23,9 @@ export interface SitesSecrets {
 
 const CANDIDATE = `${NGINX_CONF_DIR}/candidate`;
 
-/** The health URLs of a node: one per domain's internal port, asked on the node itself. */
-export function nginxHealthUrls(spec: Pick<ClusterSpec, "domains">): string[] {
-    return spec.domains.map((d) => `http://127.0.0.1:${d.internalPort}${HEALTH_PATH}`);
+/** The health URLs of a node: one per domain's internal port, at `address` (default: asked on the node itself). */
+export function nginxHealthUrls(spec: Pick<ClusterSpec, "domains">, address = "127.0.0.1"): string[] {
+    return spec.domains.map((d) => `http://${address}:${d.internalPort}${HEALTH_PATH}`);
 }
 
 /** The placeholders of a limit that 0 turns off: the directive lines are commented out. */

@@ -210,6 +210,28 @@ esac`);
         }
     });
 
+    test("IPaddr_gw take (the monitor's): a free address comes up; a taken one, or any while the gateway is lost, stays down and is not deferred", () => {
+        const free = ipaddrGw();
+        try {
+            expect(free.run(PUB_B, "take").status).toBe(0);
+            expect(free.read("addrs")).toContain(" inet 198.51.100.12/24 ");
+            expect(free.read("calls")).toContain("ip route replace default via 198.51.100.1 dev eth1");
+        } finally {
+            free.done();
+        }
+        for (const opts of [{ taken: ["198.51.100.12"] }, { gateway: "lost" as const }]) {
+            const gw = ipaddrGw(opts);
+            try {
+                expect(gw.run(PUB_B, "take").status).toBe(0);
+                expect(gw.read("addrs")).toBe("");
+                expect(gw.read("deferred/198.51.100.12")).toBe("");
+                expect(gw.read("log")).toBe("");
+            } finally {
+                gw.done();
+            }
+        }
+    });
+
     test("the steps: the authkey only on the secret stdin of heartbeat-authkeys; the monitor watches every internal port", async () => {
         const steps = heartbeatRole(spec, a, b, { heartbeatAuthKey: pulumi.secret(FAKE_HEARTBEAT_AUTH_KEY) });
         const auth = steps.find((s) => s.name === "heartbeat-authkeys")!;
@@ -358,7 +380,7 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
     // The monitor's decision, run by bash on the rendered script with the facts of each case.
     type Facts = {
         hb_up: 0 | 1; hb_state?: string; nginx_bad?: 0 | 1; nginx_blip?: 0 | 1; gw_bad?: 0 | 1; oks?: number; peer?: string; deferred?: 0 | 1; split?: 0 | 1;
-        rsc?: string; wrong_for?: number;
+        rsc?: string; wrong_for?: number; orphans?: 0 | 1;
     };
     const decideAll = (cases: Facts[]): string[] => {
         const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
@@ -366,7 +388,7 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             const file = path.join(dir, "failover-monitor");
             writeFileSync(file, renderFailoverMonitor(spec, a, b));
             const body = cases.map((c) => {
-                const f = { hb_state: c.hb_up ? "active" : "inactive", nginx_bad: 0, nginx_blip: 0, gw_bad: 0, oks: 0, peer: "active", deferred: 0, split: 0, rsc: "local", wrong_for: 0, ...c };
+                const f = { hb_state: c.hb_up ? "active" : "inactive", nginx_bad: 0, nginx_blip: 0, gw_bad: 0, oks: 0, peer: "active", deferred: 0, split: 0, rsc: "local", wrong_for: 0, orphans: 0, ...c };
                 return Object.entries(f).map(([k, v]) => `${k}=${v}`).join(" ") + "; decide";
             }).join("\n");
             const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}\n${body}`], { encoding: "utf8" });
@@ -398,6 +420,9 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
         ["this node keeps the peer's resources although both run (20 s)", { hb_up: 1, rsc: "all", wrong_for: 20 }, "give-back"],
         ["heartbeat stuck in transition next to an active peer (25 s)", { hb_up: 1, rsc: "transition", wrong_for: 25 }, "unstick"],
         ["a handover still in progress (19 s)", { hb_up: 1, rsc: "foreign", wrong_for: 19 }, "serving"],
+        ["the peer's nginx fails and some of its addresses are not here", { hb_up: 1, orphans: 1 }, "rescue"],
+        ["the peer's nginx fails, and this node's too", { hb_up: 1, nginx_bad: 1, orphans: 1 }, "stop-nginx"],
+        ["the peer's nginx fails during a partition", { hb_up: 1, peer: "dead", deferred: 1, split: 1, orphans: 1 }, "split-wait"],
     ])("decides: %s", (_what, facts, expected) => {
         expect(decideAll([facts])).toEqual([expected]);
     });
@@ -449,6 +474,35 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             expect(tend("gateway", false)).toBe(`${PUB_B} start`);
             expect(tend("answered", true)).toBe("");
             expect(tend("gateway", true)).toBe(`${PUB_B} yield`);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("fast handover: a failing node releases its own addresses; its peer takes every address of it that is not here", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const resource = path.join(dir, "IPaddr_gw");
+            writeFileSync(resource, `#!/bin/sh\necho "$*" >> ${dir}/calls\n`, { mode: 0o755 });
+            const calls = (fn: string, heldIps: string[]) => {
+                rmSync(path.join(dir, "calls"), { force: true });
+                const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; RESOURCE=${resource}
+                    held() { case " ${heldIps.join(" ")} " in *" $(res_ip "$1") "*) return 0 ;; esac; return 1; }; ${fn}`], { encoding: "utf8" });
+                expect(r.status, r.stderr).toBe(0);
+                try { return readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").sort(); } catch { return []; }
+            };
+            const own = resourceArgs(a, spec.heartbeat);
+            const foreign = resourceArgs(b, spec.heartbeat);
+            expect(calls("release_own", own.map((r) => r.split("/")[0]))).toEqual(own.map((r) => `${r} stop`).sort());
+            expect(calls("release_own", [])).toEqual([]);
+            expect(calls("take_orphans", [])).toEqual(foreign.map((r) => `${r} take`).sort());
+            expect(calls("take_orphans", [foreign[0].split("/")[0]])).toEqual(foreign.slice(1).map((r) => `${r} take`).sort());
+            // the peer's health is asked on its internal address
+            const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("PEER_URL="));
+            expect(line).toContain(`http://${b.internalAddress}:`);
+            expect(line).toContain("/.pairstore/health");
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
