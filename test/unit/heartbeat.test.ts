@@ -486,9 +486,10 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             writeFileSync(file, renderFailoverMonitor(spec, a, b));
             const resource = path.join(dir, "IPaddr_gw");
             writeFileSync(resource, `#!/bin/sh\necho "$*" >> ${dir}/calls\n`, { mode: 0o755 });
-            const calls = (fn: string, heldIps: string[]) => {
+            const calls = (fn: string, heldIps: string[], answeredIps: string[] = []) => {
                 rmSync(path.join(dir, "calls"), { force: true });
                 const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; RESOURCE=${resource}
+                    answered() { case " ${answeredIps.join(" ")} " in *" $2 "*) return 0 ;; esac; return 1; }
                     held() { case " ${heldIps.join(" ")} " in *" $(res_ip "$1") "*) return 0 ;; esac; return 1; }; ${fn}`], { encoding: "utf8" });
                 expect(r.status, r.stderr).toBe(0);
                 try { return readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").sort(); } catch { return []; }
@@ -499,6 +500,8 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             expect(calls("release_own", [])).toEqual([]);
             expect(calls("take_orphans", [])).toEqual(foreign.map((r) => `${r} take`).sort());
             expect(calls("take_orphans", [foreign[0].split("/")[0]])).toEqual(foreign.slice(1).map((r) => `${r} take`).sort());
+            // one of them still answered elsewhere (a cut link, not a released peer): none is taken
+            expect(calls("take_orphans", [], [foreign[0].split("/")[0]])).toEqual([]);
             // the peer's health is asked on its internal address
             const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("PEER_URL="));
             expect(line).toContain(`http://${b.internalAddress}:`);
