@@ -496,8 +496,8 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             };
             const own = resourceArgs(a, spec.heartbeat);
             const foreign = resourceArgs(b, spec.heartbeat);
-            expect(calls("release_own", own.map((r) => r.split("/")[0]))).toEqual(own.map((r) => `${r} stop`).sort());
-            expect(calls("release_own", [])).toEqual([]);
+            expect(calls('release "${OWN[@]}"', own.map((r) => r.split("/")[0]))).toEqual(own.map((r) => `${r} stop`).sort());
+            expect(calls('release "${OWN[@]}"', [])).toEqual([]);
             expect(calls("take_orphans", [])).toEqual(foreign.map((r) => `${r} take`).sort());
             expect(calls("take_orphans", [foreign[0].split("/")[0]])).toEqual(foreign.slice(1).map((r) => `${r} take`).sort());
             // one of them still answered elsewhere (a cut link, not a released peer): none is taken
