@@ -183,7 +183,7 @@ export function reclaimAfterSeconds(hb: HeartbeatSpec): number {
  * heartbeat and releases the node's addresses itself (heartbeat R1 can delay a
  * shutdown during a takeover without end).
  */
-export function stopTimeoutSeconds(hb: HeartbeatSpec): number {
+export function stopTimeoutSeconds(hb: Pick<HeartbeatSpec, "deadtime">): number {
     return 2 * hb.deadtime + 10;
 }
 

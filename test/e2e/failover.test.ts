@@ -6,6 +6,7 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { stopTimeoutSeconds } from "../../components/roles/heartbeat";
 import type { RunResult } from "../engine";
 import { applyLab, labHeartbeatAuthKey } from "../lab/lab";
 import { LAB_DIR, PUBLIC_GATEWAY, startHost, stopHost } from "../lab/hosts";
@@ -29,6 +30,12 @@ const check = LAB_HEARTBEAT.serviceCheck;
 const TAKEOVER_MS = (3 * deadtime + 15) * 1000;
 /** How long a node may take to hold its IPs again once it is healthy: heartbeat R1 may leave them with the peer until the monitor asks for them back (heartbeatWaitSeconds). */
 const RETURN_MS = 150_000;
+/**
+ * How long a failing node's heartbeat may take to stop once the peer serves its
+ * IPs (the fast handover comes first): R1 delays a shutdown while a takeover
+ * or standby is under way, and the monitor waits up to its stop bound.
+ */
+const HB_STOP_MS = (stopTimeoutSeconds(LAB_HEARTBEAT) + 10) * 1000;
 
 const holds = async (node: string, dev: string, ip: string) =>
     (await onHost(node, `ip -o -4 addr show dev ${dev}`)).includes(` inet ${ip}/`);
@@ -127,7 +134,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
     async function serviceFailure(since: number, limit: number) {
         const took = await waitServedBy(PUBLIC[B], A, { since, timeoutMs: limit });
         console.log(`service failure: ${PUBLIC[B]} answered from ${A} after ${took} ms (check every ${check.interval} s, ${check.failAfter} failures)`);
-        await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
+        await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: HB_STOP_MS }).toBe("inactive");
         expect(await onHost(B, "cat /run/pairstore/failover-status")).toMatch(/^held: heartbeat held down: nginx fails its health check/);
         expect(await onHost(B, `journalctl -u pairstore-failover.service --no-pager -q --since=@${Math.floor(since / 1000) - 1}`)).toMatch(/stopping heartbeat, the peer takes this node's IPs/);
         await expect.poll(() => holds(A, "eth1", PUBLIC[B]), { timeout: TAKEOVER_MS }).toBe(true);
@@ -161,7 +168,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
             // (B's address can come first: A's monitor takes it as soon as B released it)
             await waitServedBy(PUBLIC[B], A, { timeoutMs: RETURN_MS });
             await waitServedBy(PUBLIC[A], A, { timeoutMs: RETURN_MS });
-            await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: 10_000 }).toBe("inactive");
+            await expect.poll(() => onHost(B, "systemctl is-active heartbeat.service || true"), { timeout: HB_STOP_MS }).toBe("inactive");
         } finally {
             await onHost(B, "systemctl start pairstore-nginx.service");
             await startHost(host(A));
