@@ -216,7 +216,6 @@ export function renderFailoverMonitor(spec: HeartbeatRoleSpec, node: NodeSpec, p
         gateway_state: shq(FAILOVER_GATEWAY_STATE),
         split_file: shq(FAILOVER_SPLIT),
         arp_wait: ARP_CHECK.wait,
-        arp_bound: ARP_CHECK.bound,
     });
 }
 

@@ -1,8 +1,8 @@
 // heartbeat config, files and steps: the seed's ha.cf values by default,
 // haresources with IPaddr_gw and virtual IPs, the authkey only as a secret,
 // the service monitor, and every bad value refused by key.
-import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { spawn, spawnSync } from "child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +15,7 @@ import {
     heartbeatAuthKeyProblem, heartbeatPathsTo, heartbeatRole, renderAuthkeys, renderFailoverMonitor, renderHaCf, renderHaresources, renderIpaddrGw,
     resourceArgs, restartGraceSeconds, stopTimeoutSeconds,
 } from "../../components/roles/heartbeat";
+import { nginxHealthUrls } from "../../components/roles/nginx-sites";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
@@ -389,7 +390,7 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             writeFileSync(file, renderFailoverMonitor(spec, a, b));
             const body = cases.map((c) => {
                 const f = { hb_state: c.hb_up ? "active" : "inactive", nginx_bad: 0, nginx_blip: 0, gw_bad: 0, oks: 0, peer: "active", deferred: 0, split: 0, rsc: "local", wrong_for: 0, orphans: 0, ...c };
-                return Object.entries(f).map(([k, v]) => `${k}=${v}`).join(" ") + "; decide";
+                return Object.entries(f).map(([k, v]) => `${k}=${v}`).join(" ") + '; decide; echo "$action"';
             }).join("\n");
             const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}\n${body}`], { encoding: "utf8" });
             expect(r.status, r.stderr).toBe(0);
@@ -438,7 +439,7 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
                 for (const f of readdirSync(deferred)) rmSync(path.join(deferred, f));
                 for (const [ip, text] of Object.entries(markers)) writeFileSync(path.join(deferred, ip), text);
                 const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; DEFER_DIR=${deferred}
-                    peer_deferred && echo yes || echo no; for m in "$DEFER_DIR"/*; do [ -f "$m" ] && marker_res "$m"; done; true`], { encoding: "utf8" });
+                    peer_deferred && echo yes || echo no; for m in "$DEFER_DIR"/*; do marker "$m"; [ -n "$MRES" ] && echo "$MRES"; done; true`], { encoding: "utf8" });
                 expect(r.status, r.stderr).toBe(0);
                 return r.stdout.trim().split("\n");
             };
@@ -490,7 +491,7 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
                 rmSync(path.join(dir, "calls"), { force: true });
                 const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; RESOURCE=${resource}
                     answered() { case " ${answeredIps.join(" ")} " in *" $2 "*) return 0 ;; esac; return 1; }
-                    held() { case " ${heldIps.join(" ")} " in *" $(res_ip "$1") "*) return 0 ;; esac; return 1; }; ${fn}`], { encoding: "utf8" });
+                    held() { res "$1"; case " ${heldIps.join(" ")} " in *" $RIP "*) return 0 ;; esac; return 1; }; ${fn}`], { encoding: "utf8" });
                 expect(r.status, r.stderr).toBe(0);
                 try { return readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").sort(); } catch { return []; }
             };
@@ -537,15 +538,109 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
         }
     });
 
+    test("a quiet round's facts come from one curl and /proc: addresses, heartbeat's process, every health answer", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            // /proc/net/fib_trie as the kernel writes it (abridged): 10.78.0.111 and 198.51.100.12 are local
+            writeFileSync(path.join(dir, "fib_trie"), [
+                "Main:", "  +-- 0.0.0.0/0 3 0 5", "     |-- 10.78.0.0", "        /24 link UNICAST", "     |-- 10.78.0.111", "        /32 host LOCAL",
+                "     |-- 10.78.0.255", "        /32 link BROADCAST", "     |-- 198.51.100.11", "        /32 link UNICAST",
+                "     |-- 198.51.100.12", "        /32 host LOCAL", "     |-- 127.0.0.0", "        /8 host LOCAL", ""].join("\n"));
+            writeFileSync(path.join(dir, "heartbeat.pid"), `     ${process.pid}\n`);
+            const urls = nginxHealthUrls(spec);
+            const peerUrl = nginxHealthUrls(spec, b.internalAddress)[0];
+            const round = (pidfile: string) => {
+                const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; FIB_TRIE=${dir}/fib_trie; HB_PIDFILE=${pidfile}
+                    systemctl() { echo "systemctl $*" >> ${dir}/systemctl; case $* in *ActiveState\\ -p\\ Result*) printf '%s\\n' Result=exit-code ActiveState=activating ;; *) echo failed ;; esac; }
+                    curl() { echo "200 ${urls[0]}"; echo "000 ${peerUrl}"; }
+                    snapshot; heartbeat_state; probe 1
+                    for r in "\${OWN[@]}" "\${FOREIGN[@]}"; do held "$r" && echo "held $RIP" || echo "free $RIP"; done
+                    echo "heartbeat $hb_up $hb_state"; nginx_restarting && echo "nginx restarting"
+                    healthy && echo healthy || echo "unhealthy: $why"; peer_failing && echo "peer failing"`], { encoding: "utf8" });
+                expect(r.status, r.stderr).toBe(0);
+                const calls = existsSync(path.join(dir, "systemctl")) ? readFileSync(path.join(dir, "systemctl"), "utf8") : "";
+                rmSync(path.join(dir, "systemctl"), { force: true });
+                return { out: r.stdout.trim().split("\n"), systemctl: calls.trim().split("\n").filter(Boolean) };
+            };
+            const own = resourceArgs(a, spec.heartbeat).map((x) => x.split("/")[0]);
+            const foreign = resourceArgs(b, spec.heartbeat).map((x) => x.split("/")[0]);
+            const isUp = (ip: string) => ["10.78.0.111", "198.51.100.12"].includes(ip);
+            // this test's own process stands in for heartbeat's master only by pid; its comm is not "heartbeat"
+            const { out, systemctl } = round(path.join(dir, "heartbeat.pid"));
+            expect(out).toEqual([
+                ...[...own, ...foreign].map((ip) => `${isUp(ip) ? "held" : "free"} ${ip}`),
+                "heartbeat 0 failed", "nginx restarting",
+                urls.length === 1 ? "healthy" : `unhealthy: ${urls[1]} does not answer`, "peer failing",
+            ]);
+            expect(systemctl).toEqual(["systemctl show -P ActiveState heartbeat.service", "systemctl show -p ActiveState -p Result pairstore-nginx.service"]);
+            // heartbeat's master alive (a process named heartbeat): no systemctl for it
+            copyFileSync("/bin/sleep", path.join(dir, "heartbeat"));
+            chmodSync(path.join(dir, "heartbeat"), 0o755);
+            const master = spawn(path.join(dir, "heartbeat"), ["30"], { stdio: "ignore" });
+            try {
+                writeFileSync(path.join(dir, "hb.pid"), `${master.pid}\n`);
+                const alive = round(path.join(dir, "hb.pid"));
+                expect(alive.out).toContain("heartbeat 1 active");
+                expect(alive.systemctl).toEqual(["systemctl show -p ActiveState -p Result pairstore-nginx.service"]);
+            } finally {
+                master.kill();
+            }
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("quiet rounds start only curl and arping: cl_status every 5th round, systemctl never, the status file written once", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const own = resourceArgs(a, spec.heartbeat).map((x) => x.split("/")[0]);
+            writeFileSync(path.join(dir, "fib_trie"), own.map((ip) => `  |-- ${ip}\n     /32 host LOCAL\n`).join(""));
+            copyFileSync("/bin/sleep", path.join(dir, "heartbeat"));
+            chmodSync(path.join(dir, "heartbeat"), 0o755);
+            const master = spawn(path.join(dir, "heartbeat"), ["30"], { stdio: "ignore" });
+            try {
+                writeFileSync(path.join(dir, "hb.pid"), `${master.pid}\n`);
+                const urls = [...nginxHealthUrls(spec), nginxHealthUrls(spec, b.internalAddress)[0]];
+                const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; FIB_TRIE=${dir}/fib_trie; HB_PIDFILE=${dir}/hb.pid
+                    STATUS=${dir}/status; GATEWAY_STATE=${dir}/gateway; DEFER_DIR=${dir}/deferred; SPLIT=${dir}/split; mkdir -p ${dir}/deferred
+                    log() { echo "$*" >> ${dir}/calls; }
+                    curl() { log curl; printf '200 %s\\n' ${urls.join(" ")}; }
+                    arping() { log arping; return 1; }
+                    systemctl() { log systemctl "$@"; }
+                    cl_status() { log cl_status "$1"; case $1 in nodestatus) echo active ;; rscstatus) echo local ;; esac; }
+                    mv() { log mv; command mv "$@"; }
+                    for i in 1 2 3 4 5 6; do check; echo "= $action" >> ${dir}/calls; done`], { encoding: "utf8" });
+                expect(r.status, r.stderr).toBe(0);
+                const rounds = readFileSync(path.join(dir, "calls"), "utf8").trim().split(/\n= serving(?:\n|$)/).map((x) => x.split("\n").filter(Boolean).sort());
+                const quiet = ["arping", "curl"];
+                expect(rounds).toEqual([
+                    ["arping", "curl", "mv", "mv"], // the status and gateway files, first written
+                    quiet, quiet, quiet,
+                    ["arping", "cl_status nodestatus", "cl_status rscstatus", "curl"],
+                    quiet, [],
+                ]);
+                expect(readFileSync(path.join(dir, "status"), "utf8")).toBe("serving: heartbeat running: nginx answers its health check\n");
+                expect(readFileSync(path.join(dir, "gateway"), "utf8")).toBe("ok\n");
+            } finally {
+                master.kill();
+            }
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     test("the monitor reads an IPaddr_gw argument's address and interface", () => {
         const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
         try {
             const file = path.join(dir, "failover-monitor");
             writeFileSync(file, renderFailoverMonitor(spec, a, b));
             const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}
-                res_ip 198.51.100.12/24/eth1/198.51.100.255/198.51.100.1; res_dev 198.51.100.12/24/eth1/198.51.100.255/198.51.100.1
-                res_ip 10.78.0.111/24/eth0; res_dev 10.78.0.111/24/eth0; res_dev 10.78.0.111/24/eth0:vip`], { encoding: "utf8" });
-            expect(r.stdout.trim().split("\n")).toEqual(["198.51.100.12", "eth1", "10.78.0.111", "eth0", "eth0"]);
+                for r in 198.51.100.12/24/eth1/198.51.100.255/198.51.100.1 10.78.0.111/24/eth0 10.78.0.111/24/eth0:vip; do res "$r"; echo "$RIP $RDEV"; done`], { encoding: "utf8" });
+            expect(r.stdout.trim().split("\n")).toEqual(["198.51.100.12 eth1", "10.78.0.111 eth0", "10.78.0.111 eth0"]);
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
