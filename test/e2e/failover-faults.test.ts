@@ -261,11 +261,12 @@ describeLab("failover under network faults, floods and crashes (pair-1 on the la
             `moves ${JSON.stringify(seen.holders.moves)}`);
         // The flood was real (it tried far more than the limit lets through) and
         // the kernel held it near the per-client limit, far below what it asked
-        // for: under a burst of 2000 SYNs/s nftables' `ct count` lets some more
-        // through (10-25 % over the limit, seen on the lab).
+        // for (3 x worker_connections) and below one worker's connections:
+        // under a burst of SYNs nftables' `ct count` lets some more through
+        // (10-75 % over the limit seen on the lab, more the faster the burst).
         for (const r of reports.flat()) {
             expect(r.attempts, `${r.target} attempts`).toBeGreaterThan(2 * limits.connections);
-            expect(r.maxOpen, `${r.target} most open`).toBeLessThanOrEqual(1.5 * limits.connections);
+            expect(r.maxOpen, `${r.target} most open`).toBeLessThanOrEqual(Math.min(2 * limits.connections, WORKER_CONNECTIONS - 1));
             expect(r.maxOpen, `${r.target} most open`).toBeGreaterThanOrEqual(limits.connections / 2);
         }
         for (const ip of WATCHED) expect(seen.holders.moves[ip], `moves of ${ip}`).toBe(0);
