@@ -48,9 +48,18 @@ export const HEARTBEAT_LINKS_SCRIPT = `${LIB_DIR}/heartbeat-links`;
  * its peer has just released (heartbeat's standby and shutdown handovers),
  * so only takeovers from a peer declared dead pay it. A lost probe makes a
  * taken address look free: the monitor's next check of the addresses it
- * holds finds the duplicate.
+ * holds finds the duplicate. The rescue (the monitor bringing up the
+ * addresses its failing peer has just released) waits `rescue` s in all,
+ * arping's start included: a reply there comes within milliseconds.
  */
-export const ARP_CHECK = { wait: 1, bound: 3 } as const;
+export const ARP_CHECK = { wait: 1, bound: 3, rescue: 0.6 } as const;
+
+/**
+ * The monitor's round, in ms, while the peer's nginx fails (for up to
+ * interval x failAfter + 5 s): the peer's addresses are brought up here
+ * within this of their release, not up to a whole interval later.
+ */
+export const RESCUE_ROUND_MS = 250;
 
 /** Why a key cannot go into authkeys, or undefined when it can. */
 export function heartbeatAuthKeyProblem(key: string): string | undefined {
@@ -216,6 +225,9 @@ export function renderFailoverMonitor(spec: HeartbeatRoleSpec, node: NodeSpec, p
         gateway_state: shq(FAILOVER_GATEWAY_STATE),
         split_file: shq(FAILOVER_SPLIT),
         arp_wait: ARP_CHECK.wait,
+        rescue_wait: ARP_CHECK.rescue,
+        hurry_ms: RESCUE_ROUND_MS,
+        hurry_for: hb.serviceCheck.interval * hb.serviceCheck.failAfter + 5,
     });
 }
 

@@ -489,7 +489,7 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             const calls = (fn: string, heldIps: string[], answeredIps: string[] = []) => {
                 rmSync(path.join(dir, "calls"), { force: true });
                 const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; RESOURCE=${resource}
-                    answered() { case " ${answeredIps.join(" ")} " in *" $2 "*) return 0 ;; esac; return 1; }
+                    answered_soon() { case " ${answeredIps.join(" ")} " in *" $2 "*) return 0 ;; esac; return 1; }
                     held() { res "$1"; case " ${heldIps.join(" ")} " in *" $RIP "*) return 0 ;; esac; return 1; }; ${fn}`], { encoding: "utf8" });
                 expect(r.status, r.stderr).toBe(0);
                 try { return readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").sort(); } catch { return []; }
