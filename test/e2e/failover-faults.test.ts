@@ -33,11 +33,15 @@ const { deadtime } = LAB_HEARTBEAT;
 const check = LAB_HEARTBEAT.serviceCheck;
 const UDPPORT = DEFAULTS.heartbeat.udpport;
 const WORKER_CONNECTIONS = DEFAULTS.nginx.workerConnections;
-// What a handover adds to the failed checks on this loaded 2-core lab (check
-// rounds of 1-3 s, the release, the peer's next round and its ARP probes):
-// 6-13 s measured with the fast handover, 13-19 s with heartbeat's own.
-// Issue 12 asks for interval x failAfter + 2 s: not met yet.
+// What heartbeat's own handover adds to the failed checks on this loaded
+// 2-core lab (a gateway cut: the peer's nginx is fine, so there is no fast
+// handover): 13-19 s measured.
 const HANDOVER_MS = 15_000;
+// A service that stays down fails over within interval x failAfter + this
+// (issue 12): the failing node's release, the peer's next quick round (every
+// RESCUE_ROUND_MS while the peer fails), its ARP probe (ARP_CHECK.rescue) and
+// the address coming up.
+const SERVICE_HANDOVER_MS = 2_000;
 
 const status = (node: string) => onHost(node, "cat /run/pairstore/failover-status 2>/dev/null || true");
 const rscstatus = (node: string) => onHost(node, "cl_status rscstatus 2>/dev/null || true");
@@ -297,13 +301,16 @@ describeLab("failover under network faults, floods and crashes (pair-1 on the la
         expect(await status(A)).toMatch(/^serving:/);
     });
 
-    it("nginx stopped for 15 s: the peer serves its IP within interval x failAfter + heartbeat's handover, and the IP comes back", async () => {
-        const limitMs = check.interval * check.failAfter * 1000 + HANDOVER_MS;
+    it("nginx stopped for 15 s: the peer serves its IP within interval x failAfter + 2 s, and the IP comes back", async () => {
+        const limitMs = check.interval * check.failAfter * 1000 + SERVICE_HANDOVER_MS;
         let stoppedAt = 0;
+        let askedAt = 0;
         const seen = await observed(async () => {
             await sleep(1000);
-            stoppedAt = Date.now();
+            askedAt = Date.now();
             await onHost(A, "systemctl stop pairstore-nginx.service");
+            // counted from the moment nginx is down (systemctl stop returns once it has exited), not from the SSH round trip before
+            stoppedAt = Date.now();
             try {
                 await waitServedBy(PUBLIC[A], B, { since: stoppedAt, timeoutMs: limitMs + 5000 });
                 await sleep(Math.max(0, stoppedAt + 15_000 - Date.now()));
@@ -315,7 +322,7 @@ describeLab("failover under network faults, floods and crashes (pair-1 on the la
         });
         const fromB = seen.results.find((r) => r.ip === PUBLIC[A] && r.at >= stoppedAt && r.node === B);
         const took = fromB ? fromB.at - stoppedAt : Infinity;
-        console.log(`nginx stopped: ${PUBLIC[A]} answered from ${B} ${took} ms after the stop (limit ${limitMs} ms); ` +
+        console.log(`nginx stopped: ${PUBLIC[A]} answered from ${B} ${took} ms after nginx was down (${stoppedAt - askedAt} ms stopping it; limit ${limitMs} ms); ` +
             `${failedBetween(seen.results, stoppedAt).length} failed requests; moves ${JSON.stringify(seen.holders.moves)}`);
         expect(took).toBeLessThanOrEqual(limitMs);
         expect(seen.holders.duplicates).toEqual([]);

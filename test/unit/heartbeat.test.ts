@@ -12,7 +12,7 @@ import { describe, expect, test } from "vitest";
 import { ConfigError, DEFAULTS, parseClusterConfig, type ClusterSpec, type RawConfig } from "../../components/config";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import {
-    heartbeatAuthKeyProblem, heartbeatPathsTo, heartbeatRole, renderAuthkeys, renderFailoverMonitor, renderHaCf, renderHaresources, renderIpaddrGw,
+    ARP_CHECK, heartbeatAuthKeyProblem, heartbeatPathsTo, heartbeatRole, renderAuthkeys, renderFailoverMonitor, renderHaCf, renderHaresources, renderIpaddrGw,
     resourceArgs, restartGraceSeconds, stopTimeoutSeconds,
 } from "../../components/roles/heartbeat";
 import { nginxHealthUrls } from "../../components/roles/nginx-sites";
@@ -506,6 +506,28 @@ describe("failover: heartbeat paths, gateway check and duplicate addresses", () 
             const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("PEER_URL="));
             expect(line).toContain(`http://${b.internalAddress}:`);
             expect(line).toContain("/.pairstore/health");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("the rescue's ARP probe gives up after ARP_CHECK.rescue s, arping's start included (a slow arping reads as free, a reply as taken)", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pairstore-monitor-"));
+        try {
+            const file = path.join(dir, "failover-monitor");
+            writeFileSync(file, renderFailoverMonitor(spec, a, b));
+            const probe = (arping: string) => {
+                writeFileSync(path.join(dir, "arping"), `#!/bin/sh\n${arping}\n`, { mode: 0o755 });
+                const started = Date.now();
+                const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; PATH=${dir}:$PATH; answered_soon eth0 192.0.2.1 && echo answered || echo free`], { encoding: "utf8" });
+                return { said: r.stdout.trim(), ms: Date.now() - started };
+            };
+            const slow = probe("sleep 5; exit 1");
+            expect(slow.said).toBe("free");
+            expect(slow.ms).toBeGreaterThanOrEqual(ARP_CHECK.rescue * 1000 - 50);
+            expect(slow.ms).toBeLessThan(ARP_CHECK.rescue * 1000 + 1500);
+            expect(probe("exit 1").said).toBe("answered");
+            expect(probe("exit 0").said).toBe("free");
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
