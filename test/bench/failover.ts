@@ -102,7 +102,7 @@ async function home() {
     await waitServedBy(B.publicIp!, B.name, { timeoutMs: 120_000 });
     const deadline = Date.now() + 120_000;
     for (;;) {
-        const s = await Promise.all([A, B].map((h) => on(h, "cat /run/pairstore/failover-status; test -e /run/pairstore/partition && echo split; cl_status rscstatus")));
+        const s = await Promise.all([A, B].map((h) => on(h, "cat /run/pairstore/failover-status; test -e /run/pairstore/partition && echo split; cl_status rscstatus 2>/dev/null || true")));
         if (s.every((x) => x.startsWith("serving:") && !x.includes("split") && x.endsWith("local"))) break;
         if (Date.now() > deadline) throw new Error(`the pair did not settle: ${s.join(" | ")}`);
         await sleep(500);
