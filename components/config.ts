@@ -1,7 +1,7 @@
 // Stack config -> one typed, validated ClusterSpec. Every bad input fails here,
 // before any resource is registered, with a message naming the key and the fix.
 import { parseDns, parseShards, type DnsSpec, type ShardSpec } from "./dns-config";
-import { broadcastOf, formatIPv4, networkOf, parseIPv4, sameSubnet } from "./net";
+import { broadcastOf, formatIPv4, networkOf, parseIPv4, sameSubnet } from "./lib/net";
 
 /** The namespace of every pairstore stack config key. */
 export const NAMESPACE = "pairstore";

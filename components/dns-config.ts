@@ -6,8 +6,8 @@ import {
     hostKeyProblem, HOSTNAME, NAMESPACE, int, obj, port, str, unknownFields,
     type ConfigFacts, type DomainSpec, type PairSpec, type SshSpec,
 } from "./config";
-import { parseIPv4 } from "./net";
-import { planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "./shards";
+import { parseIPv4 } from "./lib/net";
+import { planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "./lib/shards";
 
 /** How a domain's shard records reach its DNS server. */
 export type DnsBackendType = "rfc2136" | "bind";

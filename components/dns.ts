@@ -3,9 +3,9 @@
 // backends. components/shard-dns.ts turns them into resources.
 import type { PairSpec } from "./config";
 import type { DnsDomainSpec, Rfc2136Spec } from "./dns-config";
-import { render, shq } from "./host/template";
-import { shardHost } from "./layout";
-import type { ShardPlan } from "./shards";
+import { render, shq } from "./step/template";
+import { shardHost } from "./lib/layout";
+import type { ShardPlan } from "./lib/shards";
 
 /** One shard's record set: `<shard>.image.<domain>` -> the pair's two public IPs. */
 export interface ShardRecord {

@@ -6,7 +6,7 @@ import { ConfigError, NAMESPACE, parseClusterConfig, type ClusterSpec } from "./
 import { shardRecords } from "./dns";
 import { NodePair } from "./node-pair";
 import { ShardDns } from "./shard-dns";
-import { planToConfig, SHARDS_KEY } from "./shards";
+import { planToConfig, SHARDS_KEY } from "./lib/shards";
 
 // Not in the SDK's typings, but exported by its runtime: tells whether a key was set with --secret.
 // eslint-disable-next-line @typescript-eslint/no-var-requires

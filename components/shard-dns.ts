@@ -22,7 +22,7 @@ import type { BindSpec, DnsDomainSpec, Rfc2136Spec } from "./dns-config";
 import {
     bindIncludeScript, renderTsigKeyFile, renderZoneInclude, rfc2136Script, type ShardDnsArgs,
 } from "./dns";
-import { sshConnection, stepCommand } from "./host/step";
+import { sshConnection, stepCommand } from "./step/step";
 
 export type { ShardDnsArgs, ShardRecord } from "./dns";
 

@@ -2,7 +2,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec } from "./config";
-import { sshConnection, stepCommand, type StepPhase, type StepSpec } from "./host/step";
+import { sshConnection, stepCommand, type StepPhase, type StepSpec } from "./step/step";
 import { nodeSteps, type NodeSettings } from "./roles";
 
 /** Arguments of a StorageNode (plain data, except the secrets). */

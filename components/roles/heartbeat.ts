@@ -11,12 +11,12 @@
 // `heartbeat-authkeys` step.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec, HeartbeatSpec, NodeSpec } from "../config";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { digest, render, shq, shqList } from "../host/template";
+import { fileStep, serviceStep, type StepSpec } from "../step/step";
+import { digest, render, shq, shqList } from "../step/template";
 import {
     FAILOVER_DEFERRED_DIR, FAILOVER_GATEWAY_STATE, FAILOVER_SPLIT, FAILOVER_STATUS, FAILOVER_UNIT, HA_DIR, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT,
     IPADDR_GW, LIB_DIR, NGINX_UNIT, UNIT_DIR,
-} from "../paths";
+} from "../lib/paths";
 import { nginxHealthUrls } from "./nginx-sites";
 
 type HeartbeatRoleSpec = Pick<ClusterSpec, "domains" | "heartbeat">;

@@ -1,7 +1,7 @@
 // The roles of a node in the order they run, as pure data.
 import type { ClusterSpec, NodeSpec } from "../config";
-import { healthStep, revisionOf, type StepSpec } from "../host/step";
-import { CLIENT_LIMITS_UNIT, FAILOVER_UNIT, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT, NGINX_UNIT } from "../paths";
+import { healthStep, revisionOf, type StepSpec } from "../step/step";
+import { CLIENT_LIMITS_UNIT, FAILOVER_UNIT, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT, NGINX_UNIT } from "../lib/paths";
 import { gateAddresses, heartbeatRole, heartbeatWaitSeconds, type HeartbeatSecrets } from "./heartbeat";
 import { kernelRole } from "./kernel";
 import { logDirs, logsRetireStep, logsRole } from "./logs";
@@ -9,7 +9,7 @@ import { nginxBuildRole } from "./nginx-build";
 import { nginxHealthUrls, nginxSitesRole, type SitesSecrets } from "./nginx-sites";
 import { packagesRole } from "./packages";
 import { REPLICATION_UNITS, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication";
-import { readyFileOf } from "../paths";
+import { readyFileOf } from "../lib/paths";
 
 /** What a node needs to know about the cluster (everything but the other pairs, the shard plan and DNS). */
 export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;

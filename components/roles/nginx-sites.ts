@@ -4,13 +4,13 @@
 // before it goes live.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec, NodeSpec } from "../config";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { digest, render, shq, shqList } from "../host/template";
+import { fileStep, serviceStep, type StepSpec } from "../step/step";
+import { digest, render, shq, shqList } from "../step/template";
 import {
     CLIENT_LIMITS_NFT, CLIENT_LIMITS_UNIT, HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
     domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
-} from "../paths";
-import { secureLinkSecretProblem } from "../secure-link";
+} from "../lib/paths";
+import { secureLinkSecretProblem } from "../lib/secure-link";
 import { nginxBuildId } from "./nginx-build";
 
 type SitesSpec = Pick<ClusterSpec, "domains" | "dataRoot" | "publicPort" | "nofile" | "nginx" | "uploaders" | "secureLinkPrefix">;
@@ -65,7 +65,7 @@ function optionalPrefix(prefix: string): string {
 
 /**
  * nginx regex of a stored file's URI: three hex folders of the storage layout
- * and a name that does not start with "." (components/layout.ts), optionally
+ * and a name that does not start with "." (components/lib/layout.ts), optionally
  * under the secure-link prefix. Only such paths are stored (PUT, MOVE
  * destinations) and fetched from the peer by the public fallback.
  */

@@ -1,7 +1,7 @@
 // Debian packages every node needs, installed only when missing.
 import type { ClusterSpec } from "../config";
-import { render, shqList } from "../host/template";
-import type { StepSpec } from "../host/step";
+import { render, shqList } from "../step/template";
+import type { StepSpec } from "../step/step";
 import { NGINX_BUILD_PACKAGES } from "./nginx-build";
 
 /**

@@ -10,9 +10,9 @@ import { DIRS_PER_DOMAIN, inotifyWatchesNeeded, type ClusterSpec, type NodeSpec 
 import {
     domainRootOf, INTERNAL_DIR, LIB_DIR, LSYNCD_CONF, READY_DIR, readyFileOf, REPLICA_GROUP, REPLICA_MARKER, REPLICATION_STATE_DIR,
     RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, VERIFY_BIN, WEB_USER,
-} from "../paths";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { render, shq, shqList } from "../host/template";
+} from "../lib/paths";
+import { fileStep, serviceStep, type StepSpec } from "../step/step";
+import { render, shq, shqList } from "../step/template";
 
 /** What the replication role reads from the cluster spec. */
 export type ReplicationSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication">;

@@ -19,7 +19,7 @@ import {
 } from "../lab/faults";
 import { ensureProbeFile, waitServedBy } from "../lab/probe";
 import { LAB_HEARTBEAT, labHosts, labVirtualIp } from "../lab/topology";
-import { storagePath } from "../../components/layout";
+import { storagePath } from "../../components/lib/layout";
 import { ARP_CHECK } from "../../components/roles/heartbeat";
 
 const HOSTS = labHosts();

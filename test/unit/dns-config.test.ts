@@ -4,7 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
 import { DNS_DEFAULTS } from "../../components/dns-config";
-import { movedShards } from "../../components/shards";
+import { movedShards } from "../../components/lib/shards";
 import { baseConfig, baseFacts, clusterConfig, problemsOf } from "./fixtures";
 
 const BIND_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyDns1AAAAAAAAAAAAAAAAAAAAAAAAAAAAA";

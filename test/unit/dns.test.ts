@@ -8,8 +8,8 @@ import {
     bindIncludeScript, recordName, renderEmptyZoneInclude, renderRecordLines, renderTsigKeyFile, renderZoneInclude,
     rfc2136Script, shardRecords, type ShardDnsArgs,
 } from "../../components/dns";
-import { stepScript } from "../../components/host/step";
-import { planShards } from "../../components/shards";
+import { stepScript } from "../../components/step/step";
+import { planShards } from "../../components/lib/shards";
 import { baseConfig, baseFacts } from "./fixtures";
 
 const raw = baseConfig();

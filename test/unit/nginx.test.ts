@@ -14,7 +14,7 @@ import {
     storedDestinationPattern, storedUriPattern,
 } from "../../components/roles/nginx-sites";
 import { nodePackages } from "../../components/roles/packages";
-import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/secure-link";
+import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/lib/secure-link";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY, problemsOf } from "./fixtures";
 
 const SECRET = "unit-test-secure-link-secret-0123456789";

@@ -8,7 +8,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { ConfigError, DIRS_PER_DOMAIN, inotifyWatchesNeeded, parseClusterConfig, type RawConfig } from "../../components/config";
-import { render } from "../../components/host/template";
+import { render } from "../../components/step/template";
 import {
     renderLsyncdConf, renderLsyncdWrapper, renderReplicateScript, renderRsyncdConf, replicationRole, replicationVerifyStep,
 } from "../../components/roles/replication";
