@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "crypto";
 import { existsSync } from "fs";
 import { ConfigError, NAMESPACE, parseClusterConfig, type ClusterSpec } from "./config";
-import { shardRecords } from "./dns";
+import { shardRecords } from "./roles/dns/steps";
 import { NodePair } from "./node-pair";
 import { ShardDns } from "./shard-dns";
 import { planToConfig, SHARDS_KEY } from "./lib/shards";

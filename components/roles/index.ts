@@ -2,13 +2,13 @@
 import type { ClusterSpec, NodeSpec } from "../config";
 import { healthStep, revisionOf, type StepSpec } from "../step/step";
 import { CLIENT_LIMITS_UNIT, FAILOVER_UNIT, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT, NGINX_UNIT } from "../lib/paths";
-import { gateAddresses, heartbeatRole, heartbeatWaitSeconds, type HeartbeatSecrets } from "./heartbeat";
-import { kernelRole } from "./kernel";
-import { logDirs, logsRetireStep, logsRole } from "./logs";
-import { nginxBuildRole } from "./nginx-build";
-import { nginxHealthUrls, nginxSitesRole, type SitesSecrets } from "./nginx-sites";
-import { packagesRole } from "./packages";
-import { REPLICATION_UNITS, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication";
+import { gateAddresses, heartbeatRole, heartbeatWaitSeconds, type HeartbeatSecrets } from "./heartbeat/steps";
+import { kernelRole } from "./kernel/steps";
+import { logDirs, logsRetireStep, logsRole } from "./logs/steps";
+import { nginxBuildRole } from "./nginx/build";
+import { nginxHealthUrls, nginxSitesRole, type SitesSecrets } from "./nginx/sites";
+import { packagesRole } from "./packages/steps";
+import { REPLICATION_UNITS, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication/steps";
 import { readyFileOf } from "../lib/paths";
 
 /** What a node needs to know about the cluster (everything but the other pairs, the shard plan and DNS). */

@@ -8,8 +8,8 @@ import * as path from "path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { fileStep, serviceStep, stepScript } from "../../components/step/step";
 import { FILES_DIR, render, shq, shqList } from "../../components/step/template";
-import { kernelRole } from "../../components/roles/kernel";
-import { logsRetireStep, logsRole } from "../../components/roles/logs";
+import { kernelRole } from "../../components/roles/kernel/steps";
+import { logsRetireStep, logsRole } from "../../components/roles/logs/steps";
 import { INTERNAL_DIR, REPLICA_GROUP, REPLICA_MARKER, WEB_USER } from "../../components/lib/paths";
 import { layoutRoot } from "./fixtures";
 

@@ -3,7 +3,7 @@
 // names its key and the fix.
 import { describe, expect, test } from "vitest";
 import { parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
-import { DNS_DEFAULTS } from "../../components/dns-config";
+import { DNS_DEFAULTS } from "../../components/roles/dns/config";
 import { movedShards } from "../../components/lib/shards";
 import { baseConfig, baseFacts, clusterConfig, problemsOf } from "./fixtures";
 

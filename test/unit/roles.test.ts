@@ -8,9 +8,9 @@ import { parseClusterConfig, type ClusterSpec, type RawConfig } from "../../comp
 import { revisionOf, stepCommand, stepScript, type StepSpec } from "../../components/step/step";
 import { FILES_DIR, fill, readTemplate, render } from "../../components/step/template";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
-import { kernelRole, renderSysctlConf, sysctlModules } from "../../components/roles/kernel";
-import { logDirs, logsRole } from "../../components/roles/logs";
-import { nodePackages, packagesRole } from "../../components/roles/packages";
+import { kernelRole, renderSysctlConf, sysctlModules } from "../../components/roles/kernel/steps";
+import { logDirs, logsRole } from "../../components/roles/logs/steps";
+import { nodePackages, packagesRole } from "../../components/roles/packages/steps";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {

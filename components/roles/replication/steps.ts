@@ -6,13 +6,14 @@
 // deleted files deleted, and a verify step on every apply. No step ever
 // deletes a stored file the pair still holds live.
 import * as pulumi from "@pulumi/pulumi";
-import { DIRS_PER_DOMAIN, inotifyWatchesNeeded, type ClusterSpec, type NodeSpec } from "../config";
+import type { ClusterSpec, NodeSpec } from "../../config";
 import {
     domainRootOf, INTERNAL_DIR, LIB_DIR, LSYNCD_CONF, READY_DIR, readyFileOf, REPLICA_GROUP, REPLICA_MARKER, REPLICATION_STATE_DIR,
     RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, VERIFY_BIN, WEB_USER,
-} from "../lib/paths";
-import { fileStep, serviceStep, type StepSpec } from "../step/step";
-import { render, shq, shqList } from "../step/template";
+} from "../../lib/paths";
+import { fileStep, serviceStep, type StepSpec } from "../../step/step";
+import { render, shq, shqList } from "../../step/template";
+import { DIRS_PER_DOMAIN, inotifyWatchesNeeded } from "./config";
 
 /** What the replication role reads from the cluster spec. */
 export type ReplicationSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication">;

@@ -1,9 +1,9 @@
 // Kernel tuning (sysctl from /etc/sysctl.d, applied now and at boot) and
 // nofile limits for login sessions.
-import type { ClusterSpec } from "../config";
-import { LIMITS_CONF, SYSCTL_CONF, UNIT_DIR } from "../lib/paths";
-import { fileStep, serviceStep, type StepSpec } from "../step/step";
-import { render, shq, shqList } from "../step/template";
+import type { ClusterSpec } from "../../config";
+import { LIMITS_CONF, SYSCTL_CONF, UNIT_DIR } from "../../lib/paths";
+import { fileStep, serviceStep, type StepSpec } from "../../step/step";
+import { render, shq, shqList } from "../../step/template";
 
 /** Kernel modules that must be loaded before their sysctl keys exist. */
 export function sysctlModules(keys: string[]): string[] {

@@ -10,14 +10,15 @@
 // The authkey is a Pulumi secret and travels only on the secret stdin of the
 // `heartbeat-authkeys` step.
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, HeartbeatSpec, NodeSpec } from "../config";
-import { fileStep, serviceStep, type StepSpec } from "../step/step";
-import { digest, render, shq, shqList } from "../step/template";
+import type { ClusterSpec, NodeSpec } from "../../config";
+import type { HeartbeatSpec } from "./config";
+import { fileStep, serviceStep, type StepSpec } from "../../step/step";
+import { digest, render, shq, shqList } from "../../step/template";
 import {
     FAILOVER_DEFERRED_DIR, FAILOVER_GATEWAY_STATE, FAILOVER_SPLIT, FAILOVER_STATUS, FAILOVER_UNIT, HA_DIR, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT,
     IPADDR_GW, LIB_DIR, NGINX_UNIT, UNIT_DIR,
-} from "../lib/paths";
-import { nginxHealthUrls } from "./nginx-sites";
+} from "../../lib/paths";
+import { nginxHealthUrls } from "../nginx/sites";
 
 type HeartbeatRoleSpec = Pick<ClusterSpec, "domains" | "heartbeat">;
 

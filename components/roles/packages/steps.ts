@@ -1,8 +1,8 @@
 // Debian packages every node needs, installed only when missing.
-import type { ClusterSpec } from "../config";
-import { render, shqList } from "../step/template";
-import type { StepSpec } from "../step/step";
-import { NGINX_BUILD_PACKAGES } from "./nginx-build";
+import type { ClusterSpec } from "../../config";
+import { render, shqList } from "../../step/template";
+import type { StepSpec } from "../../step/step";
+import { NGINX_BUILD_PACKAGES } from "../nginx/build";
 
 /**
  * heartbeat (R1); it brings the OCF resource agents (IPaddr2) and iproute2

@@ -3,15 +3,15 @@
 // secret, and the activation that checks the whole set with `nginx -t`
 // before it goes live.
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, NodeSpec } from "../config";
-import { fileStep, serviceStep, type StepSpec } from "../step/step";
-import { digest, render, shq, shqList } from "../step/template";
+import type { ClusterSpec, NodeSpec } from "../../config";
+import { fileStep, serviceStep, type StepSpec } from "../../step/step";
+import { digest, render, shq, shqList } from "../../step/template";
 import {
     CLIENT_LIMITS_NFT, CLIENT_LIMITS_UNIT, HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
     domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
-} from "../lib/paths";
-import { secureLinkSecretProblem } from "../lib/secure-link";
-import { nginxBuildId } from "./nginx-build";
+} from "../../lib/paths";
+import { secureLinkSecretProblem } from "../../lib/secure-link";
+import { nginxBuildId } from "./build";
 
 type SitesSpec = Pick<ClusterSpec, "domains" | "dataRoot" | "publicPort" | "nofile" | "nginx" | "uploaders" | "secureLinkPrefix">;
 

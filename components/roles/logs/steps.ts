@@ -1,9 +1,9 @@
 // nginx logs on tmpfs (fstab + mounted), handed to a processing command and
 // emptied by a systemd timer every `logs.interval`.
-import type { ClusterSpec } from "../config";
-import { LIB_DIR, LOG_ARCHIVE_DIR, LOG_ROOT, NGINX_PID, UNIT_DIR, logDirOf } from "../lib/paths";
-import { fileStep, serviceStep, type StepSpec } from "../step/step";
-import { render, shq, shqList } from "../step/template";
+import type { ClusterSpec } from "../../config";
+import { LIB_DIR, LOG_ARCHIVE_DIR, LOG_ROOT, NGINX_PID, UNIT_DIR, logDirOf } from "../../lib/paths";
+import { fileStep, serviceStep, type StepSpec } from "../../step/step";
+import { render, shq, shqList } from "../../step/template";
 
 /** The tmpfs log directories of a node, one per domain. */
 export function logDirs(spec: Pick<ClusterSpec, "domains">): string[] {
