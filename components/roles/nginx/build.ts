@@ -57,7 +57,9 @@ export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">, node: Pick<Node
         steps.push(copyStep("nginx-source", { localPath: nginx.sourceFile, remotePath: uploaded, sha256: nginx.sha256 }));
     }
     steps.push({
+        kind: "script",
         name: "nginx-build",
+        phase: "base",
         script: render("steps/nginx-build.sh", {
             version: shq(nginx.version),
             sha256: shq(nginx.sha256),
