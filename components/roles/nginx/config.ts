@@ -74,7 +74,7 @@ export const NGINX_DEFAULTS = {
     configureFlags: [
         "--with-http_dav_module",
         "--with-http_secure_link_module",
-        // left out: modules a static-file node never uses (the seed's choice, brought up to date)
+        // left out: modules a static-file node never uses (the original deployment's choice, brought up to date)
         "--without-http_ssi_module",
         "--without-http_auth_basic_module",
         "--without-http_autoindex_module",
