@@ -23,6 +23,14 @@ import { nginxHealthUrls } from "../nginx/sites";
 
 type HeartbeatRoleSpec = Pick<ClusterSpec, "domains" | "heartbeat">;
 
+/**
+ * heartbeat (R1); it brings the OCF resource agents (IPaddr2) and iproute2
+ * that IPaddr_gw uses. iputils-arping: IPaddr_gw's duplicate address check
+ * (`arping -D`) before it brings an address up, and the monitor's gateway and
+ * peer checks on the public interface.
+ */
+export const HEARTBEAT_PACKAGES = ["heartbeat", "iputils-arping"];
+
 /** Secrets heartbeat needs, as Pulumi inputs (never plain config). */
 export interface HeartbeatSecrets {
     /** The shared key of the pair's heartbeats (authkeys, sha1). */

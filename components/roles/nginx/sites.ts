@@ -15,6 +15,9 @@ import { nginxBuildId } from "./build";
 
 type SitesSpec = Pick<ClusterSpec, "domains" | "dataRoot" | "publicPort" | "nofile" | "nginx" | "uploaders" | "secureLinkPrefix">;
 
+/** nftables: the kernel's per-client connection limit on the public port (one client cannot exhaust nginx's worker connections). */
+export const CLIENT_LIMIT_PACKAGES = ["nftables"];
+
 /** Secrets the sites need, as Pulumi inputs (never plain config). */
 export interface SitesSecrets {
     /** The secure_link secret. */

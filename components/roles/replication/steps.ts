@@ -19,6 +19,9 @@ import { DIRS_PER_DOMAIN, inotifyWatchesNeeded } from "./config";
 /** What the replication role reads from the cluster spec. */
 export type ReplicationSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication">;
 
+/** Packages replication uses (rsyncd, the rsync client, lsyncd). */
+export const REPLICATION_PACKAGES = ["rsync", "lsyncd"];
+
 /** Secrets the replication role installs (Pulumi secrets, never in the spec). */
 export interface ReplicationSecrets {
     /** `pairstore:rsyncSecret`, when rsync authentication is on. */
