@@ -12,7 +12,7 @@
 // pair whose disks have not been merged.
 import * as pulumi from "@pulumi/pulumi";
 import type { PairSpec } from "./config";
-import type { NodeSettings } from "./roles";
+import type { NodeSettings, PairSecrets } from "./roles";
 import { StorageNode } from "./storage-node";
 
 /** Arguments of a NodePair (plain data, except the secrets). */
@@ -21,14 +21,8 @@ export interface NodePairArgs {
     pair: PairSpec;
     /** Cluster-wide settings. */
     settings: NodeSettings;
-    /** SSH private key (a Pulumi secret). */
-    sshPrivateKey: pulumi.Input<string>;
-    /** secure_link secret (a Pulumi secret). */
-    secureLinkSecret: pulumi.Input<string>;
-    /** heartbeat's authkey (a Pulumi secret). */
-    heartbeatAuthKey: pulumi.Input<string>;
-    /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
-    rsyncSecret?: pulumi.Input<string>;
+    /** Every secret of the pair (kept out of the component's inputs). */
+    secrets: PairSecrets;
     /** A value new to every run (see roles/index.ts NodePlace); kept out of the component's inputs. */
     runId: string;
 }
@@ -40,12 +34,12 @@ export class NodePair extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, runId, ...plain } = args;
+        const { secrets, runId, ...plain } = args;
         super("pairstore:index:NodePair", name, plain, opts);
         const [a, b] = args.pair.nodes;
         // The first node is the pair's upload owner: uploads are decided there while it is up and ready.
         const common = {
-            pair: args.pair.name, settings: args.settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, owner: a.name, runId,
+            pair: args.pair.name, settings: args.settings, secrets, owner: a.name, runId,
         };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a }, { parent: this, dependsOn: [first.healthGate] });

@@ -3,10 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "crypto";
 import { existsSync } from "fs";
 import { ConfigError, NAMESPACE, parseClusterConfig, type ClusterSpec } from "./config";
-import { shardRecords } from "./dns";
+import { shardRecords } from "./roles/dns/steps";
 import { NodePair } from "./node-pair";
+import type { PairSecrets } from "./roles";
 import { ShardDns } from "./shard-dns";
-import { planToConfig, SHARDS_KEY } from "./shards";
+import { planToConfig, SHARDS_KEY } from "./lib/shards";
 
 // Not in the SDK's typings, but exported by its runtime: tells whether a key was set with --secret.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -42,15 +43,18 @@ export function program() {
     const spec = readClusterSpec();
     const config = new pulumi.Config(NAMESPACE);
     const sshPrivateKey = config.requireSecret("sshPrivateKey");
-    const secureLinkSecret = config.requireSecret("secureLinkSecret");
-    const heartbeatAuthKey = config.requireSecret("heartbeatAuthKey");
-    const rsyncSecret = spec.replication.auth ? config.requireSecret("rsyncSecret") : undefined;
+    const secrets: PairSecrets = {
+        sshPrivateKey,
+        secureLinkSecret: config.requireSecret("secureLinkSecret"),
+        heartbeatAuthKey: config.requireSecret("heartbeatAuthKey"),
+        rsyncSecret: spec.replication.auth ? config.requireSecret("rsyncSecret") : undefined,
+    };
     const { pairs, shards, dns, ...settings } = spec;
     // New to every run: each node's replication-verify step runs on every apply (a wiped disk is refilled by a plain `pulumi up`).
     const runId = `${new Date().toISOString()} ${randomBytes(4).toString("hex")}`;
     const nodePairs = new Map<string, NodePair>();
     for (const pair of pairs) {
-        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, runId }));
+        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, secrets, runId }));
     }
     const shardPlan = planToConfig(shards.plan);
     if (shards.added.length > 0 || !shards.pinned) {

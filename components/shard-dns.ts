@@ -18,13 +18,13 @@
 // data, for the policy pack; backend settings and secrets travel beside them.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { BindSpec, DnsDomainSpec, Rfc2136Spec } from "./dns-config";
+import type { BindSpec, DnsDomainSpec, Rfc2136Spec } from "./roles/dns/config";
 import {
     bindIncludeScript, renderTsigKeyFile, renderZoneInclude, rfc2136Script, type ShardDnsArgs,
-} from "./dns";
-import { sshConnection, stepCommand } from "./host/step";
+} from "./roles/dns/steps";
+import { sshConnection, stepCommand } from "./step/step";
 
-export type { ShardDnsArgs, ShardRecord } from "./dns";
+export type { ShardDnsArgs, ShardRecord } from "./roles/dns/steps";
 
 /** Where and how a ShardDns writes its records (beside the args: not policy data, and it holds secrets). */
 export interface ShardDnsBackend {

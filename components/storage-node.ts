@@ -2,8 +2,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec } from "./config";
-import { sshConnection, stepCommand, type StepPhase, type StepSpec } from "./host/step";
-import { nodeSteps, type NodeSettings } from "./roles";
+import { sshConnection, stepCommand, type StepPhase, type StepSpec } from "./step/step";
+import { nodeSteps, type NodeSettings, type PairSecrets } from "./roles";
 
 /** Arguments of a StorageNode (plain data, except the secrets). */
 export interface StorageNodeArgs {
@@ -15,14 +15,8 @@ export interface StorageNodeArgs {
     pair: string;
     /** Cluster-wide settings. */
     settings: NodeSettings;
-    /** SSH private key (a Pulumi secret). */
-    sshPrivateKey: pulumi.Input<string>;
-    /** secure_link secret (a Pulumi secret). */
-    secureLinkSecret: pulumi.Input<string>;
-    /** heartbeat's authkey (a Pulumi secret). */
-    heartbeatAuthKey: pulumi.Input<string>;
-    /** rsync authentication secret (a Pulumi secret), when `pairstore:rsyncSecret` is set. */
-    rsyncSecret?: pulumi.Input<string>;
+    /** Every secret of the pair (kept out of the component's inputs). */
+    secrets: PairSecrets;
     /** Name of the pair's first node: the upload owner (see roles/index.ts NodePlace). */
     owner: string;
     /** A value new to every run; kept out of the component's inputs (see roles/index.ts NodePlace). */
@@ -50,8 +44,9 @@ export class StorageNode extends pulumi.ComponentResource {
      * run when NodePair calls `runPhase`.
      */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret, runId, ...plain } = args;
+        const { secrets, runId, ...plain } = args;
         super("pairstore:index:StorageNode", name, plain, opts);
+        const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret } = secrets;
         this.nodeName = args.node.name;
         this.resourceName = name;
         const { node, settings } = args;
@@ -64,9 +59,9 @@ export class StorageNode extends pulumi.ComponentResource {
             heartbeatAuthKey,
             rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
         }, { owner: args.owner, runId });
-        this.pending = steps.filter((s) => (s.phase ?? "base") !== "base");
+        this.pending = steps.filter((s) => s.phase !== "base");
         // The base phase ends with the health gate, a script step.
-        this.healthGate = this.chain(steps.filter((s) => (s.phase ?? "base") === "base"), previous) as command.remote.Command;
+        this.healthGate = this.chain(steps.filter((s) => s.phase === "base"), previous) as command.remote.Command;
         this.registerOutputs({ nodeName: this.nodeName, health: this.healthGate.stdout });
     }
 
@@ -82,26 +77,34 @@ export class StorageNode extends pulumi.ComponentResource {
         for (const step of steps) {
             const name = `${this.resourceName}-${step.name}`;
             const resourceOpts = { parent: this, dependsOn: previous };
-            if (step.copy) {
-                // A file from the machine running the program (the nginx tarball); re-copied when its bytes change.
-                last = new command.remote.CopyToRemote(name, {
-                    connection: this.connection,
-                    source: new pulumi.asset.FileAsset(step.copy.localPath),
-                    remotePath: step.copy.remotePath,
-                }, resourceOpts);
-            } else {
-                // The resource name owns what the step manages on the host (see ScriptOptions.owner).
-                const opts = { ...this.cmdOpts, owner: name };
-                const script = stepCommand(step.name, step.script, opts);
-                last = new command.remote.Command(name, {
-                    connection: this.connection,
-                    create: script,
-                    update: script,
-                    delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...opts, check: false, delete: true }),
-                    stdin: step.stdin,
-                    logging: step.secret ? "none" : "stdoutAndStderr",
-                    addPreviousOutputInEnv: false,
-                }, { ...resourceOpts, additionalSecretOutputs: step.secret ? ["stdout", "stderr"] : undefined });
+            switch (step.kind) {
+                case "copy":
+                    // A file from the machine running the program (the nginx tarball); re-copied when its bytes change.
+                    last = new command.remote.CopyToRemote(name, {
+                        connection: this.connection,
+                        source: new pulumi.asset.FileAsset(step.copy.localPath),
+                        remotePath: step.copy.remotePath,
+                    }, resourceOpts);
+                    break;
+                case "script": {
+                    // The resource name owns what the step manages on the host (see ScriptOptions.owner).
+                    const opts = { ...this.cmdOpts, owner: name };
+                    const script = stepCommand(step.name, step.script, opts);
+                    last = new command.remote.Command(name, {
+                        connection: this.connection,
+                        create: script,
+                        update: script,
+                        delete: step.deleteScript === undefined ? undefined : stepCommand(step.name, step.deleteScript, { ...opts, check: false, delete: true }),
+                        stdin: step.stdin,
+                        logging: step.secret ? "none" : "stdoutAndStderr",
+                        addPreviousOutputInEnv: false,
+                    }, { ...resourceOpts, additionalSecretOutputs: step.secret ? ["stdout", "stderr"] : undefined });
+                    break;
+                }
+                default: {
+                    const _never: never = step;
+                    throw new Error(`unknown step kind: ${JSON.stringify(_never)}`);
+                }
             }
             this.steps[step.name] = last;
             previous = [last];

@@ -1,21 +1,33 @@
-// The roles of a node in the order they run, as pure data.
+// The roles of a node in the order they run, as pure data: every step of a
+// node, its health gates (built from what each role says the gate must wait
+// for) and the secrets a node pair carries.
+import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec, NodeSpec } from "../config";
-import { healthStep, revisionOf, type StepSpec } from "../host/step";
-import { CLIENT_LIMITS_UNIT, FAILOVER_UNIT, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT, NGINX_UNIT } from "../paths";
-import { gateAddresses, heartbeatRole, heartbeatWaitSeconds, type HeartbeatSecrets } from "./heartbeat";
-import { kernelRole } from "./kernel";
-import { logDirs, logsRetireStep, logsRole } from "./logs";
-import { nginxBuildRole } from "./nginx-build";
-import { nginxHealthUrls, nginxSitesRole, type SitesSecrets } from "./nginx-sites";
-import { packagesRole } from "./packages";
-import { REPLICATION_UNITS, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication";
-import { readyFileOf } from "../paths";
+import { readyFileOf } from "../lib/paths";
+import { healthStep, revisionOf, type GateNeeds, type StepSpec } from "../step/step";
+import { heartbeatGate, heartbeatRole, type HeartbeatSecrets } from "./heartbeat/steps";
+import { kernelGate, kernelRole } from "./kernel/steps";
+import { logsGate, logsRetireStep, logsRole } from "./logs/steps";
+import { nginxBuildRole } from "./nginx/build";
+import { nginxGate, nginxSitesRole, type SitesSecrets } from "./nginx/sites";
+import { packagesRole } from "./packages/steps";
+import { REPLICATION_UNITS, replicationGate, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication/steps";
 
 /** What a node needs to know about the cluster (everything but the other pairs, the shard plan and DNS). */
 export type NodeSettings = Omit<ClusterSpec, "pairs" | "shards" | "dns">;
 
 /** Secrets a node's steps install (Pulumi secrets, passed beside the plain settings). */
 export type NodeSecrets = SitesSecrets & HeartbeatSecrets & ReplicationSecrets;
+
+/**
+ * Every secret a NodePair and its StorageNodes take, in one type: both
+ * components keep these out of their plain inputs, so a secret added here
+ * (and to the role that installs it) never leaks into the state as plain text.
+ */
+export type PairSecrets = NodeSecrets & {
+    /** SSH private key (a Pulumi secret). */
+    sshPrivateKey: pulumi.Input<string>;
+};
 
 /** Where a node stands in its pair, and in this run. */
 export interface NodePlace {
@@ -27,6 +39,15 @@ export interface NodePlace {
      * refilled by a plain apply (preview therefore always lists that step).
      */
     runId: string;
+}
+
+/**
+ * What the node's health gate (end of the base phase) waits for, role by
+ * role in the order they run; a role that adds a service adds it to its own
+ * gate function.
+ */
+export function nodeGateNeeds(settings: NodeSettings, node: NodeSpec, peer: NodeSpec): GateNeeds[] {
+    return [kernelGate(), logsGate(settings), nginxGate(settings), replicationGate(), heartbeatGate(settings, node, peer)];
 }
 
 /**
@@ -43,27 +64,21 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
         ...nginxBuildRole(settings, node),
         ...nginxSitesRole(settings, node, peer, secrets, place.owner),
         logsRetireStep(settings),
-        ...replication.filter((s) => (s.phase ?? "base") === "base"),
+        ...replication.filter((s) => s.phase === "base"),
         ...heartbeatRole(settings, node, peer, secrets),
     ];
-    const later = replication.filter((s) => (s.phase ?? "base") !== "base");
+    const later = replication.filter((s) => s.phase !== "base");
     // Healthy: its services run, and with heartbeat the node holds its own IPs again.
-    const gate = healthStep(revisionOf(base),
-        ["pairstore-sysctl.service", "pairstore-logs.timer", ...(settings.nginx.clientLimits.connections > 0 ? [CLIENT_LIMITS_UNIT] : []),
-            NGINX_UNIT, "pairstore-rsyncd.service",
-            ...(node.heartbeatPaths.length > 0 ? [HEARTBEAT_LINKS_UNIT] : []), HEARTBEAT_UNIT, FAILOVER_UNIT],
-        logDirs(settings), {
-            urls: nginxHealthUrls(settings),
-            addresses: gateAddresses(node, settings.heartbeat),
-            timeoutSeconds: Math.max(60, heartbeatWaitSeconds(settings.heartbeat, 2 + node.virtualIps.length + peer.virtualIps.length)),
-        });
+    const needs = nodeGateNeeds(settings, node, peer);
+    const gate = healthStep(revisionOf(base), needs.flatMap((n) => n.units ?? []), needs.flatMap((n) => n.mounts ?? []), {
+        urls: needs.flatMap((n) => n.urls ?? []),
+        addresses: needs.flatMap((n) => n.addresses ?? []),
+        timeoutSeconds: Math.max(60, ...needs.map((n) => n.waitSeconds ?? 0)),
+    });
     // Replication runs, and every domain is ready (refilled since boot: the upload owner decides uploads only then).
-    const replicationGate = {
-        ...healthStep(revisionOf(later), REPLICATION_UNITS, [], {
-            name: "replication-health", files: settings.domains.map((d) => readyFileOf(d.name)),
-        }),
-        phase: "activate" as const,
-    };
+    const replicationGate = healthStep(revisionOf(later), REPLICATION_UNITS, [], {
+        name: "replication-health", files: settings.domains.map((d) => readyFileOf(d.name)), phase: "activate",
+    });
     // Last, on every apply: recreate and refill a wiped root, compare and repair the pair.
     return [...base, gate, ...later, replicationGate, replicationVerifyStep(settings, place)];
 }

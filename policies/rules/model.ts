@@ -34,7 +34,7 @@ export const REMOTE_TYPES: readonly string[] = [
     "command:remote:CopyFile",
 ];
 
-/** The parts of a node's spec (components/config.ts NodeSpec) the rules read. */
+/** The parts of a node's spec (components/config/nodes.ts NodeSpec) the rules read. */
 export interface NodeSpecLike {
     name: string;
     ssh?: { host?: string; port?: number; user?: string; hostKey?: string };

@@ -8,6 +8,7 @@
 // ucast peer), add a source that reads the step's stdin and returns the
 // addresses it names.
 import { buildModel, describeNodeSpec, observe, type NodeSpecLike, type NodeView, type PairstorePolicy } from "./model";
+import { HEARTBEAT_CONFIG_STEP, LSYNCD_CONFIG_STEP, REPLICATE_SCRIPT_STEP, RSYNCD_CONFIG_STEP } from "./step-names";
 
 /** One place where a node names its peer. */
 export interface PeerReference {
@@ -52,15 +53,15 @@ export function replicatePeer(text: string | undefined): string[] {
 
 /** lsyncd's replication targets (step lsyncd-config). */
 export const lsyncdTargetRefs: PeerReferenceSource = (node) =>
-    lsyncdTargets(stdinOf(node, "lsyncd-config")).map((value) => ({ what: "lsyncd target", value }));
+    lsyncdTargets(stdinOf(node, LSYNCD_CONFIG_STEP)).map((value) => ({ what: "lsyncd target", value }));
 
 /** rsyncd's allow list (step rsyncd-config). */
 export const rsyncdAllowRefs: PeerReferenceSource = (node) =>
-    rsyncdHostsAllow(stdinOf(node, "rsyncd-config")).map((value) => ({ what: "rsyncd hosts allow", value }));
+    rsyncdHostsAllow(stdinOf(node, RSYNCD_CONFIG_STEP)).map((value) => ({ what: "rsyncd hosts allow", value }));
 
 /** The catch-up and refill peer (step replicate-script). */
 export const replicatePeerRefs: PeerReferenceSource = (node) =>
-    replicatePeer(stdinOf(node, "replicate-script")).map((value) => ({ what: "catch-up/refill peer", value }));
+    replicatePeer(stdinOf(node, REPLICATE_SCRIPT_STEP)).map((value) => ({ what: "catch-up/refill peer", value }));
 
 
 /**
@@ -71,7 +72,7 @@ export const replicatePeerRefs: PeerReferenceSource = (node) =>
  * member heartbeat knows.
  */
 export const heartbeatPeers: PeerReferenceSource = (node) => {
-    const text = stdinOf(node, "heartbeat-config");
+    const text = stdinOf(node, HEARTBEAT_CONFIG_STEP);
     if (text === undefined) return [];
     const own = node.inputs?.node?.name ?? node.name;
     const refs: PeerReference[] = [];

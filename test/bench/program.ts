@@ -57,7 +57,7 @@ async function child(pairs: number) {
     // The program's pure part alone: validation, roles and rendered commands (no SDK).
     const { readClusterSpec } = await import("../../components/program");
     const { nodeSteps } = await import("../../components/roles");
-    const { stepCommand } = await import("../../components/host/step");
+    const { stepCommand } = await import("../../components/step/step");
     const renderStart = performance.now();
     const { pairs: pairSpecs, ...settings } = readClusterSpec();
     let rendered = 0;

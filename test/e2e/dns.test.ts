@@ -7,8 +7,8 @@
 import { execFileSync } from "child_process";
 import * as http from "http";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { locate, shardNames } from "../../components/layout";
-import { planShards, planToConfig } from "../../components/shards";
+import { locate, shardNames } from "../../components/lib/layout";
+import { planShards, planToConfig } from "../../components/lib/shards";
 import { dnsDigAll, labDnsServer } from "./dns-env";
 import { applyLab, labOutputs, labStack } from "../lab/lab";
 import { labTsigSecret, restoreLabZone, setLabZoneDynamic } from "../lab/dns";

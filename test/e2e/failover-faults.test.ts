@@ -11,7 +11,8 @@
 import { setTimeout as sleep } from "timers/promises";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { labReady, onHost, describeLab } from "./lab-env";
-import { clientLimitDefaults, DEFAULTS } from "../../components/config";
+import { DEFAULTS } from "../../components/config";
+import { clientLimitDefaults } from "../../components/roles/nginx/config";
 import { startHost } from "../lab/hosts";
 import {
     clearFault, cutLinkRules, dropHeartbeatRules, failedBetween, flood, gatewayMac, nodeMac, readLoop, secondsWithoutService, watchHolders,
@@ -19,8 +20,8 @@ import {
 } from "../lab/faults";
 import { ensureProbeFile, waitServedBy } from "../lab/probe";
 import { LAB_HEARTBEAT, labHosts, labVirtualIp } from "../lab/topology";
-import { storagePath } from "../../components/layout";
-import { ARP_CHECK } from "../../components/roles/heartbeat";
+import { storagePath } from "../../components/lib/layout";
+import { ARP_CHECK } from "../../components/roles/heartbeat/steps";
 
 const HOSTS = labHosts();
 const A = "node-1a";

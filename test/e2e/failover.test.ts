@@ -6,7 +6,7 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { stopTimeoutSeconds } from "../../components/roles/heartbeat";
+import { stopTimeoutSeconds } from "../../components/roles/heartbeat/steps";
 import type { RunResult } from "../engine";
 import { applyLab, labHeartbeatAuthKey } from "../lab/lab";
 import { LAB_DIR, PUBLIC_GATEWAY, startHost, stopHost } from "../lab/hosts";

@@ -10,7 +10,7 @@ import { randomBytes } from "crypto";
 import { setTimeout as sleep } from "timers/promises";
 import { beforeAll, expect, it } from "vitest";
 import { DEFAULTS } from "../../components/config";
-import { INTERNAL_DIR, REPLICA_MARKER, readyFileOf } from "../../components/paths";
+import { INTERNAL_DIR, REPLICA_MARKER, readyFileOf } from "../../components/lib/paths";
 import { netnsName, sshRun, startHost, stopHost } from "../lab/hosts";
 import { LAB_DOMAINS } from "../lab/topology";
 import { describeLab, labHosts, labReady, onHost } from "./lab-env";

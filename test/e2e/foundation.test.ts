@@ -1,7 +1,7 @@
 // The foundation on real hosts: packages, kernel tuning, limits, tmpfs log
 // mounts and the log timer, idempotence, reboot, drift detection, bad config.
 import { beforeAll, expect, it } from "vitest";
-import { DEFAULT_SYSCTL } from "../../components/config";
+import { DEFAULT_SYSCTL } from "../../components/roles/kernel/config";
 import { applyCheck, applyLab, labHeartbeatAuthKey, labSecureLinkSecret, labStack } from "../lab/lab";
 import { labTsigSecret } from "../lab/dns";
 import { rebootHost } from "../lab/hosts";

@@ -5,10 +5,10 @@
 // lands, it is the one place to switch to `PUT` requests.
 import { createHash } from "crypto";
 import * as http from "http";
-import { storagePath } from "../../components/layout";
-import { domainRootOf } from "../../components/paths";
+import { storagePath } from "../../components/lib/layout";
+import { domainRootOf } from "../../components/lib/paths";
 import { DEFAULTS } from "../../components/config";
-import { WEB_USER } from "../../components/paths";
+import { WEB_USER } from "../../components/lib/paths";
 import { sshRun } from "../lab/hosts";
 import { labHosts } from "../lab/topology";
 

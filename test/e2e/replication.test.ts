@@ -3,7 +3,7 @@
 // refilled without wiping its peer, and rsyncd refusing everyone but the peer.
 import { beforeAll, expect, it } from "vitest";
 import { DEFAULTS } from "../../components/config";
-import { DELETE_SETTLE_SECONDS } from "../../components/roles/replication";
+import { DELETE_SETTLE_SECONDS } from "../../components/roles/replication/steps";
 import { startHost, stopHost, sshRun } from "../lab/hosts";
 import { applyLab } from "../lab/lab";
 import { describeLab, journalCursor, journalSince, labHosts, labReady, onHost } from "./lab-env";

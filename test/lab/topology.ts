@@ -1,6 +1,6 @@
 // The lab cluster: two pairs of real Debian hosts on this machine, and the
 // stack config that describes them to pairstore.
-import { nodePackages } from "../../components/roles/packages";
+import { nodePackages } from "../../components/roles/packages/steps";
 import { configValue, type StackConfig } from "../engine/project";
 import { MGMT_GATEWAY, MGMT_NET, MGMT_PREFIX, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
 

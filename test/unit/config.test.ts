@@ -5,8 +5,9 @@ import * as path from "path";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import {
-    ConfigError, DEFAULTS, DEFAULT_SYSCTL, parseClusterConfig, type ConfigFacts, type RawConfig,
+    ConfigError, DEFAULTS, parseClusterConfig, type ConfigFacts, type RawConfig,
 } from "../../components/config";
+import { DEFAULT_SYSCTL } from "../../components/roles/kernel/config";
 import { baseConfig, baseFacts, problemsOf } from "./fixtures";
 
 

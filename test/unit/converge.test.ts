@@ -6,11 +6,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { fileStep, serviceStep, stepScript } from "../../components/host/step";
-import { FILES_DIR, render, shq, shqList } from "../../components/host/template";
-import { kernelRole } from "../../components/roles/kernel";
-import { logsRetireStep, logsRole } from "../../components/roles/logs";
-import { INTERNAL_DIR, REPLICA_GROUP, REPLICA_MARKER, WEB_USER } from "../../components/paths";
+import { fileStep, serviceStep, stepScript } from "../../components/step/step";
+import { FILES_DIR, render, shq, shqList } from "../../components/step/template";
+import { kernelRole } from "../../components/roles/kernel/steps";
+import { logsRetireStep, logsRole } from "../../components/roles/logs/steps";
+import { INTERNAL_DIR, REPLICA_GROUP, REPLICA_MARKER, WEB_USER } from "../../components/lib/paths";
 import { layoutRoot } from "./fixtures";
 
 let sandbox: string;

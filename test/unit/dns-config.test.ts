@@ -3,8 +3,8 @@
 // names its key and the fix.
 import { describe, expect, test } from "vitest";
 import { parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
-import { DNS_DEFAULTS } from "../../components/dns-config";
-import { movedShards } from "../../components/shards";
+import { DNS_DEFAULTS } from "../../components/roles/dns/config";
+import { movedShards } from "../../components/lib/shards";
 import { baseConfig, baseFacts, clusterConfig, problemsOf } from "./fixtures";
 
 const BIND_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyDns1AAAAAAAAAAAAAAAAAAAAAAAAAAAAA";

@@ -7,9 +7,9 @@ import { parseClusterConfig } from "../../components/config";
 import {
     bindIncludeScript, recordName, renderEmptyZoneInclude, renderRecordLines, renderTsigKeyFile, renderZoneInclude,
     rfc2136Script, shardRecords, type ShardDnsArgs,
-} from "../../components/dns";
-import { stepScript } from "../../components/host/step";
-import { planShards } from "../../components/shards";
+} from "../../components/roles/dns/steps";
+import { stepScript } from "../../components/step/step";
+import { planShards } from "../../components/lib/shards";
 import { baseConfig, baseFacts } from "./fixtures";
 
 const raw = baseConfig();

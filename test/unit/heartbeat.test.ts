@@ -14,8 +14,8 @@ import { nodeSteps, type NodeSettings } from "../../components/roles";
 import {
     ARP_CHECK, heartbeatAuthKeyProblem, heartbeatPathsTo, heartbeatRole, renderAuthkeys, renderFailoverMonitor, renderHaCf, renderHaresources, renderIpaddrGw,
     resourceArgs, restartGraceSeconds, stopTimeoutSeconds,
-} from "../../components/roles/heartbeat";
-import { nginxHealthUrls } from "../../components/roles/nginx-sites";
+} from "../../components/roles/heartbeat/steps";
+import { nginxHealthUrls } from "../../components/roles/nginx/sites";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {

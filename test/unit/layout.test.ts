@@ -4,7 +4,7 @@ import { describe, expect, test } from "vitest";
 import {
     LayoutError, checkDomain, checkUid, diskPath, domainRoot, extensionOf, foldersOf, internalUrl, locate, md5Hex,
     parseStoragePath, parseStoredName, publicUrl, shardHost, shardNames, shardOf, storagePath, storedName,
-} from "../../components/layout";
+} from "../../components/lib/layout";
 
 // printf '%s' NAME | md5sum
 const VECTORS: [string, string][] = [

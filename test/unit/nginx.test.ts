@@ -6,15 +6,16 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { clientLimitDefaults, DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
+import { DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
+import { clientLimitDefaults } from "../../components/roles/nginx/config";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
-import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx-build";
+import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx/build";
 import {
     layoutFolderPattern, nginxSitesRole, renderClientLimitsConf, renderClientLimitsNft, renderNginxConf, renderSecureLinkConf, renderSite,
     storedDestinationPattern, storedUriPattern,
-} from "../../components/roles/nginx-sites";
-import { nodePackages } from "../../components/roles/packages";
-import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/secure-link";
+} from "../../components/roles/nginx/sites";
+import { nodePackages } from "../../components/roles/packages/steps";
+import { secureLinkSecretProblem, secureLinkToken, signPath } from "../../components/lib/secure-link";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY, problemsOf } from "./fixtures";
 
 const SECRET = "unit-test-secure-link-secret-0123456789";

@@ -4,7 +4,7 @@
 // as a stack output. Its own file: mocks are process-global.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, test } from "vitest";
-import { renderZoneInclude } from "../../components/dns";
+import { renderZoneInclude } from "../../components/roles/dns/steps";
 import { clusterConfig, pulumiConfigMap, SECRET_KEYS } from "./fixtures";
 import { isWireSecret, recordProgram, settle, unwrapSecrets, withoutSecrets, type Registered } from "./mocks";
 

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, test } from "vitest";
 import { parseClusterConfig } from "../../components/config";
-import { renderSysctlConf } from "../../components/roles/kernel";
+import { renderSysctlConf } from "../../components/roles/kernel/steps";
 import { FAKE_PRIVATE_KEY, HOST_KEYS, clusterConfig, pulumiConfigMap, baseFacts, SECRET_KEYS } from "./fixtures";
 import { isWireSecret, recordProgram, settle, unwrapSecrets, withoutSecrets, type Registered } from "./mocks";
 

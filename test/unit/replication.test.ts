@@ -7,11 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { ConfigError, DIRS_PER_DOMAIN, inotifyWatchesNeeded, parseClusterConfig, type RawConfig } from "../../components/config";
-import { render } from "../../components/host/template";
+import { ConfigError, parseClusterConfig, type RawConfig } from "../../components/config";
+import { DIRS_PER_DOMAIN, inotifyWatchesNeeded } from "../../components/roles/replication/config";
+import { render } from "../../components/step/template";
 import {
     renderLsyncdConf, renderLsyncdWrapper, renderReplicateScript, renderRsyncdConf, replicationRole, replicationVerifyStep,
-} from "../../components/roles/replication";
+} from "../../components/roles/replication/steps";
 import { baseConfig, baseFacts, layoutRoot } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined, facts?: (f: ReturnType<typeof baseFacts>) => void) {

@@ -5,12 +5,12 @@ import { readdirSync, readFileSync, statSync } from "fs";
 import * as path from "path";
 import { describe, expect, test } from "vitest";
 import { parseClusterConfig, type ClusterSpec, type RawConfig } from "../../components/config";
-import { revisionOf, stepCommand, stepScript, type StepSpec } from "../../components/host/step";
-import { FILES_DIR, fill, readTemplate, render } from "../../components/host/template";
+import { revisionOf, stepCommand, stepScript, type ScriptStep, type StepSpec } from "../../components/step/step";
+import { FILES_DIR, fill, readTemplate, render } from "../../components/step/template";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
-import { kernelRole, renderSysctlConf, sysctlModules } from "../../components/roles/kernel";
-import { logDirs, logsRole } from "../../components/roles/logs";
-import { nodePackages, packagesRole } from "../../components/roles/packages";
+import { kernelRole, renderSysctlConf, sysctlModules } from "../../components/roles/kernel/steps";
+import { logDirs, logsRole } from "../../components/roles/logs/steps";
+import { nodePackages, packagesRole } from "../../components/roles/packages/steps";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
 
 function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
@@ -273,7 +273,7 @@ describe("templates", () => {
 
 describe("the health gate", () => {
     const gateOf = (spec: ClusterSpec) => byName(stepsOf(spec), "health").script;
-    const baseSteps = (spec: ClusterSpec) => stepsOf(spec).filter((s) => (s.phase ?? "base") === "base" && s.name !== "health");
+    const baseSteps = (spec: ClusterSpec) => stepsOf(spec).filter((s): s is ScriptStep => s.kind === "script" && s.phase === "base" && s.name !== "health");
 
     test("its revision is stable for the same spec", () => {
         expect(gateOf(specOf())).toBe(gateOf(specOf()));

@@ -5,7 +5,7 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import {
     ShardPlanError, checkPlan, growPlan, isBalanced, movedShards, pairsOf, planFromConfig, planShards, planToConfig,
     resolvePlan, shardCounts, type ShardDigits, type ShardPlan,
-} from "../../components/shards";
+} from "../../components/lib/shards";
 
 const names = (n: number, prefix = "pair") => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
 const hex = (digits: ShardDigits) => Array.from({ length: 16 ** digits }, (_, i) => i.toString(16).padStart(digits, "0"));

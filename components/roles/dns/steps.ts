@@ -1,11 +1,11 @@
 // Shard DNS as pure data and text: the records of a domain, the zone include
 // file of the bind backend, the TSIG key file and the converge scripts of both
 // backends. components/shard-dns.ts turns them into resources.
-import type { PairSpec } from "./config";
-import type { DnsDomainSpec, Rfc2136Spec } from "./dns-config";
-import { render, shq } from "./host/template";
-import { shardHost } from "./layout";
-import type { ShardPlan } from "./shards";
+import type { PairSpec } from "../../config";
+import type { DnsDomainSpec, Rfc2136Spec } from "./config";
+import { render, shq } from "../../step/template";
+import { shardHost } from "../../lib/layout";
+import type { ShardPlan } from "../../lib/shards";
 
 /** One shard's record set: `<shard>.image.<domain>` -> the pair's two public IPs. */
 export interface ShardRecord {

@@ -3,17 +3,20 @@
 // secret, and the activation that checks the whole set with `nginx -t`
 // before it goes live.
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, NodeSpec } from "../config";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { digest, render, shq, shqList } from "../host/template";
+import type { ClusterSpec, NodeSpec } from "../../config";
+import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
+import { digest, render, shq, shqList } from "../../step/template";
 import {
     CLIENT_LIMITS_NFT, CLIENT_LIMITS_UNIT, HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
     domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
-} from "../paths";
-import { secureLinkSecretProblem } from "../secure-link";
-import { nginxBuildId } from "./nginx-build";
+} from "../../lib/paths";
+import { secureLinkSecretProblem } from "../../lib/secure-link";
+import { nginxBuildId } from "./build";
 
 type SitesSpec = Pick<ClusterSpec, "domains" | "dataRoot" | "publicPort" | "nofile" | "nginx" | "uploaders" | "secureLinkPrefix">;
+
+/** nftables: the kernel's per-client connection limit on the public port (one client cannot exhaust nginx's worker connections). */
+export const CLIENT_LIMIT_PACKAGES = ["nftables"];
 
 /** Secrets the sites need, as Pulumi inputs (never plain config). */
 export interface SitesSecrets {
@@ -26,6 +29,14 @@ const CANDIDATE = `${NGINX_CONF_DIR}/candidate`;
 /** The health URLs of a node: one per domain's internal port, at `address` (default: asked on the node itself). */
 export function nginxHealthUrls(spec: Pick<ClusterSpec, "domains">, address = "127.0.0.1"): string[] {
     return spec.domains.map((d) => `http://${address}:${d.internalPort}${HEALTH_PATH}`);
+}
+
+/** What the node's health gate waits for: nginx (and the client limits, when on) run and every domain's health URL answers. */
+export function nginxGate(spec: Pick<ClusterSpec, "domains" | "nginx">): GateNeeds {
+    return {
+        units: [...(spec.nginx.clientLimits.connections > 0 ? [CLIENT_LIMITS_UNIT] : []), NGINX_UNIT],
+        urls: nginxHealthUrls(spec),
+    };
 }
 
 /** The placeholders of a limit that 0 turns off: the directive lines are commented out. */
@@ -65,7 +76,7 @@ function optionalPrefix(prefix: string): string {
 
 /**
  * nginx regex of a stored file's URI: three hex folders of the storage layout
- * and a name that does not start with "." (components/layout.ts), optionally
+ * and a name that does not start with "." (components/lib/layout.ts), optionally
  * under the secure-link prefix. Only such paths are stored (PUT, MOVE
  * destinations) and fetched from the peer by the public fallback.
  */
@@ -195,12 +206,14 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
     });
     const secretPath = `${CANDIDATE}/secure-link.conf`;
     return [
-        { name: "nginx-dirs", script: render("steps/nginx-dirs.sh", { dirs: shqList(dirs) }) },
+        { kind: "script", name: "nginx-dirs", phase: "base", script: render("steps/nginx-dirs.sh", { dirs: shqList(dirs) }) },
         ...clientLimitSteps(spec),
         fileStep("nginx-unit", { path: `${UNIT_DIR}/${NGINX_UNIT}`, content: unit }),
         ...files.map((f) => fileStep(f.step, { path: f.path, content: f.content })),
         {
+            kind: "script",
             name: "nginx-secure-link-secret",
+            phase: "base",
             // Written, then activated here: the activation step's inputs cannot carry the secret.
             script: render("steps/nginx-secret.sh", { path: shq(secretPath) }) + activate("(with a new secret)"),
             stdin: pulumi.secret(pulumi.output(secrets.secureLinkSecret).apply(renderSecureLinkConf)),
@@ -208,7 +221,7 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
             secret: true,
             deleteScript: `rm -f ${shq(secretPath)}\n`,
         },
-        { name: "nginx-activate", script: activate(digest(...files.map((f) => f.content))) },
+        { kind: "script", name: "nginx-activate", phase: "base", script: activate(digest(...files.map((f) => f.content))) },
         serviceStep("nginx-service", NGINX_UNIT, [unit, nginxBuildId(spec)], "restart"),
     ];
 }

@@ -1,13 +1,21 @@
 // nginx logs on tmpfs (fstab + mounted), handed to a processing command and
 // emptied by a systemd timer every `logs.interval`.
-import type { ClusterSpec } from "../config";
-import { LIB_DIR, LOG_ARCHIVE_DIR, LOG_ROOT, NGINX_PID, UNIT_DIR, logDirOf } from "../paths";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { render, shq, shqList } from "../host/template";
+import type { ClusterSpec } from "../../config";
+import { LIB_DIR, LOG_ARCHIVE_DIR, LOG_ROOT, NGINX_PID, UNIT_DIR, logDirOf } from "../../lib/paths";
+import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
+import { render, shq, shqList } from "../../step/template";
 
 /** The tmpfs log directories of a node, one per domain. */
 export function logDirs(spec: Pick<ClusterSpec, "domains">): string[] {
     return spec.domains.map((d) => logDirOf(d.name));
+}
+
+/** The timer that hands the logs to the processing command. */
+export const LOGS_TIMER = "pairstore-logs.timer";
+
+/** What the node's health gate waits for: the timer runs and every log tmpfs is mounted. */
+export function logsGate(spec: Pick<ClusterSpec, "domains">): GateNeeds {
+    return { units: [LOGS_TIMER], mounts: logDirs(spec) };
 }
 
 /** Steps: scripts, units, mounts and the timer's handler. */
@@ -27,7 +35,9 @@ export function logsRole(spec: Pick<ClusterSpec, "domains" | "logs">): StepSpec[
         fileStep("logs-service-unit", { path: `${UNIT_DIR}/pairstore-logs.service`, content: service }),
         fileStep("logs-timer-unit", { path: `${UNIT_DIR}/pairstore-logs.timer`, content: timer }),
         {
+            kind: "script",
             name: "logs-mounts",
+            phase: "base",
             script: render("steps/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
             // Gone from the stack (after nginx, which is deleted first): leave fstab, process the logs, unmount.
             deleteScript: render("steps/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }) + retireScript([]),
@@ -42,5 +52,5 @@ function retireScript(dirs: string[]): string {
 
 /** Unmounts log directories of domains that left the stack; runs after nginx dropped their sites. */
 export function logsRetireStep(spec: Pick<ClusterSpec, "domains">): StepSpec {
-    return { name: "logs-retire", script: retireScript(logDirs(spec)) };
+    return { kind: "script", name: "logs-retire", phase: "base", script: retireScript(logDirs(spec)) };
 }

@@ -1,9 +1,17 @@
 // Kernel tuning (sysctl from /etc/sysctl.d, applied now and at boot) and
 // nofile limits for login sessions.
-import type { ClusterSpec } from "../config";
-import { LIMITS_CONF, SYSCTL_CONF, UNIT_DIR } from "../paths";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { render, shq, shqList } from "../host/template";
+import type { ClusterSpec } from "../../config";
+import { LIMITS_CONF, SYSCTL_CONF, UNIT_DIR } from "../../lib/paths";
+import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
+import { render, shq, shqList } from "../../step/template";
+
+/** The unit that applies the sysctl file at boot. */
+export const SYSCTL_UNIT = "pairstore-sysctl.service";
+
+/** What the node's health gate waits for: the sysctl unit ran. */
+export function kernelGate(): GateNeeds {
+    return { units: [SYSCTL_UNIT] };
+}
 
 /** Kernel modules that must be loaded before their sysctl keys exist. */
 export function sysctlModules(keys: string[]): string[] {
@@ -26,14 +34,18 @@ export function kernelRole(spec: Pick<ClusterSpec, "sysctl" | "nofile">): StepSp
         fileStep("kernel-modules", { path: "/etc/modules-load.d/pairstore.conf", content: modulesConf }),
         fileStep("sysctl-unit", { path: `${UNIT_DIR}/pairstore-sysctl.service`, content: unit }),
         {
+            kind: "script",
             name: "sysctl",
+            phase: "base",
             script: render("steps/sysctl.sh", { conf: shq(SYSCTL_CONF), modules: shqList(modules) }),
             stdin: conf,
             deleteScript: `rm -f ${shq(SYSCTL_CONF)}\n`,
         },
         serviceStep("sysctl-service", "pairstore-sysctl.service", [unit, conf], "restart"),
         {
+            kind: "script",
             name: "limits",
+            phase: "base",
             script: render("steps/limits.sh", { path: shq(LIMITS_CONF), nofile: spec.nofile }),
             stdin: render("limits/60-pairstore.conf", { nofile: spec.nofile }),
             deleteScript: `rm -f ${shq(LIMITS_CONF)}\n`,

@@ -1,7 +1,7 @@
 // Signed, expiring links to files under the private prefix (nginx secure_link).
 // Pure and dependency-free (node's crypto only), so applications can import it:
 //
-//   import { signPath } from "pairstore/components/secure-link";
+//   import { signPath } from "pairstore/components/lib/secure-link";
 //   const link = signPath("/private/3/a/f/uid-md5.jpg", secret, Math.floor(Date.now() / 1000) + 3600);
 //   // -> "/private/3/a/f/uid-md5.jpg?md5=...&expires=..."; prefix it with http://<shard>.image.<domain>
 //

@@ -6,10 +6,28 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SshSpec } from "../config";
 import { digest, readTemplate, render, shq, shqList } from "./template";
 
-/** A step as pure data: what roles return and tests inspect. */
-export interface StepSpec {
+/**
+ * A step as pure data: what roles return and tests inspect. Either a script
+ * run over SSH (`kind: "script"`) or a file copied from the machine running
+ * the program (`kind: "copy"`); switch over `kind` exhaustively.
+ */
+export type StepSpec = ScriptStep | CopyStep;
+
+/** What every step has. */
+interface StepBase {
     /** Unique within a node; the resource is named `<node>-<name>`. */
     name: string;
+    /**
+     * When the step runs inside its pair. A pair runs the first node's "base"
+     * steps, then the second node's, then both nodes' "merge" steps, then
+     * both nodes' "activate" steps (see NodePair).
+     */
+    phase: StepPhase;
+}
+
+/** An idempotent converge script run over SSH (`remote.Command`). */
+export interface ScriptStep extends StepBase {
+    kind: "script";
     /** Body of the converge script (bash), run after files/steps/prelude.sh. */
     script: string;
     /** Content handed to the script on stdin (the file it manages). */
@@ -20,17 +38,25 @@ export interface StepSpec {
     secret?: boolean;
     /** Stands in for stdin in the node revision when stdin is not plain text. */
     stdinDigest?: string;
-    /**
-     * Not a script: copy a file from the machine running the program to the
-     * host (`remote.CopyToRemote`); `script` is then unused.
-     */
-    copy?: { localPath: string; remotePath: string; sha256: string };
-    /**
-     * When the step runs inside its pair (default "base"). A pair runs the
-     * first node's base steps, then the second node's, then both nodes'
-     * "merge" steps, then both nodes' "activate" steps (see NodePair).
-     */
-    phase?: StepPhase;
+    /** Only a copy step copies. */
+    copy?: never;
+}
+
+/** A file copied from the machine running the program to the host (`remote.CopyToRemote`). */
+export interface CopyStep extends StepBase {
+    kind: "copy";
+    /** What to copy where; `sha256` ties the node revision to the file's bytes. */
+    copy: { localPath: string; remotePath: string; sha256: string };
+    /** The file's sha256: stands in for its content in the node revision. */
+    stdinDigest: string;
+    /** Always empty: a copy step runs no script (kept so every step has a `script` to read). */
+    script: "";
+    /** Only a script step has stdin. */
+    stdin?: never;
+    /** A copied file is left in place when the step is removed. */
+    deleteScript?: never;
+    /** A copied file is not secret. */
+    secret?: never;
 }
 
 /** The phases of a node's steps, in the order a pair runs them. */
@@ -93,13 +119,29 @@ export function stepCommand(name: string, body: string, opts: CommandOptions): s
 
 /** A revision string that changes whenever any of the steps would run differently. */
 export function revisionOf(steps: StepSpec[]): string {
-    return digest(...steps.flatMap((s) => [s.name, s.script, typeof s.stdin === "string" ? s.stdin : s.stdinDigest ?? ""]));
+    return digest(...steps.flatMap((s) => [s.name, ...revisionParts(s)]));
+}
+
+/** A step's script and the stand-in of its stdin, as revisionOf digests them. */
+function revisionParts(s: StepSpec): [string, string] {
+    switch (s.kind) {
+        case "script":
+            return [s.script, typeof s.stdin === "string" ? s.stdin : s.stdinDigest ?? ""];
+        case "copy":
+            return ["", s.stdinDigest];
+        default: {
+            const _never: never = s;
+            return _never;
+        }
+    }
 }
 
 /** A managed file: content on stdin, installed atomically, validated first when `validate` is given. */
-export function fileStep(name: string, file: { path: string; content: string; mode?: string; validate?: string }): StepSpec {
+export function fileStep(name: string, file: { path: string; content: string; mode?: string; validate?: string }, phase: StepPhase = "base"): ScriptStep {
     return {
+        kind: "script",
         name,
+        phase,
         script: render("steps/file.sh", {
             path: shq(file.path),
             mode: file.mode ?? "644",
@@ -111,17 +153,38 @@ export function fileStep(name: string, file: { path: string; content: string; mo
 }
 
 /** A systemd unit handler: (re)starts `unit` only when `served` (its files' content) changed. */
-export function serviceStep(name: string, unit: string, served: string[], action: "restart" | "reload" | "none"): StepSpec {
+export function serviceStep(
+    name: string, unit: string, served: string[], action: "restart" | "reload" | "none", phase: StepPhase = "base",
+): ScriptStep {
     return {
+        kind: "script",
         name,
+        phase,
         script: render("steps/service.sh", { unit: shq(unit), hash: digest(...served), action }),
         deleteScript: render("steps/service-delete.sh", { unit: shq(unit) }),
     };
 }
 
-/** A step that copies a local file to the host (see StepSpec.copy). */
-export function copyStep(name: string, copy: { localPath: string; remotePath: string; sha256: string }): StepSpec {
-    return { name, script: "", copy, stdinDigest: copy.sha256 };
+/** A step that copies a local file to the host (see CopyStep). */
+export function copyStep(name: string, copy: { localPath: string; remotePath: string; sha256: string }, phase: StepPhase = "base"): CopyStep {
+    return { kind: "copy", name, phase, script: "", copy, stdinDigest: copy.sha256 };
+}
+
+/**
+ * What one role asks its node's health gate to wait for; each role module
+ * exports a function returning it, and roles/index.ts gathers them in role order.
+ */
+export interface GateNeeds {
+    /** systemd units that must be active. */
+    units?: string[];
+    /** Mount points that must be mounted. */
+    mounts?: string[];
+    /** URLs that must answer 200 (asked on the node). */
+    urls?: string[];
+    /** Addresses the node must hold, as `interface=address/prefix`. */
+    addresses?: string[];
+    /** Seconds the gate must be willing to wait for this role (the gate waits at least 60). */
+    waitSeconds?: number;
 }
 
 /** What the health gate waits for, besides units and mounts. */
@@ -136,12 +199,16 @@ export interface HealthOptions {
     name?: string;
     /** Files that must exist (flags other services leave, such as a domain's ready flag). */
     files?: string[];
+    /** The phase the gate ends (default "base"). */
+    phase?: StepPhase;
 }
 
 /** The health gate of a node: waits until its units are active, mounts in place, URLs answer 200 and addresses are up. */
-export function healthStep(revision: string, units: string[], mounts: string[], opts: HealthOptions = {}): StepSpec {
+export function healthStep(revision: string, units: string[], mounts: string[], opts: HealthOptions = {}): ScriptStep {
     return {
+        kind: "script",
         name: opts.name ?? "health",
+        phase: opts.phase ?? "base",
         script: render("steps/health.sh", {
             revision,
             units: shqList(units),

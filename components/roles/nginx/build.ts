@@ -1,12 +1,12 @@
 // nginx built from source on the node: a pinned version and sha256, the
 // tarball downloaded on the host or pushed from the machine running the
 // program, configured with the operator's module flags and pairstore's paths.
-import type { ClusterSpec, NodeSpec } from "../config";
-import { copyStep, type StepSpec } from "../host/step";
-import { digest, readTemplate, render, shq, shqList } from "../host/template";
+import type { ClusterSpec, NodeSpec } from "../../config";
+import { copyStep, type StepSpec } from "../../step/step";
+import { digest, readTemplate, render, shq, shqList } from "../../step/template";
 import {
     NGINX_BIN, NGINX_LIVE_CONF, NGINX_PID, NGINX_PREFIX, NGINX_SRC_CACHE, NGINX_VAR_DIR, nginxUploadPath,
-} from "../paths";
+} from "../../lib/paths";
 
 /** Debian packages the build needs (compiler, patch, system PCRE2 and zlib) and curl (download, health checks). */
 export const NGINX_BUILD_PACKAGES = ["build-essential", "patch", "libpcre2-dev", "zlib1g-dev", "curl", "ca-certificates"];
@@ -57,7 +57,9 @@ export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">, node: Pick<Node
         steps.push(copyStep("nginx-source", { localPath: nginx.sourceFile, remotePath: uploaded, sha256: nginx.sha256 }));
     }
     steps.push({
+        kind: "script",
         name: "nginx-build",
+        phase: "base",
         script: render("steps/nginx-build.sh", {
             version: shq(nginx.version),
             sha256: shq(nginx.sha256),

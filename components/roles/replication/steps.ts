@@ -6,16 +6,21 @@
 // deleted files deleted, and a verify step on every apply. No step ever
 // deletes a stored file the pair still holds live.
 import * as pulumi from "@pulumi/pulumi";
-import { DIRS_PER_DOMAIN, inotifyWatchesNeeded, type ClusterSpec, type NodeSpec } from "../config";
+import type { ClusterSpec, NodeSpec } from "../../config";
 import {
     domainRootOf, INTERNAL_DIR, LIB_DIR, LSYNCD_CONF, READY_DIR, readyFileOf, REPLICA_GROUP, REPLICA_MARKER, REPLICATION_STATE_DIR,
     RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, VERIFY_BIN, WEB_USER,
-} from "../paths";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { render, shq, shqList } from "../host/template";
+} from "../../lib/paths";
+import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
+import { render, shq, shqList } from "../../step/template";
+import { LSYNCD_CONFIG_STEP, REPLICATE_SCRIPT_STEP, RSYNCD_CONFIG_STEP } from "../../../policies/rules/step-names";
+import { DIRS_PER_DOMAIN, inotifyWatchesNeeded } from "./config";
 
 /** What the replication role reads from the cluster spec. */
 export type ReplicationSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication">;
+
+/** Packages replication uses (rsyncd, the rsync client, lsyncd). */
+export const REPLICATION_PACKAGES = ["rsync", "lsyncd"];
 
 /** Secrets the replication role installs (Pulumi secrets, never in the spec). */
 export interface ReplicationSecrets {
@@ -33,6 +38,11 @@ export interface ReplicationPlace {
 
 /** The units a replicating node keeps active. */
 export const REPLICATION_UNITS = ["pairstore-rsyncd.service", "pairstore-lsyncd.service", "pairstore-catchup.timer"];
+
+/** What the node's health gate (end of the base phase) waits for: rsyncd answers the peer. */
+export function replicationGate(): GateNeeds {
+    return { units: [REPLICATION_UNITS[0]] };
+}
 
 /**
  * Seconds lsyncd's rsync waits before it replays deletes, then checks that
@@ -148,14 +158,18 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
 
     const base: StepSpec[] = [
         {
+            kind: "script",
             name: "replication-dirs",
+            phase: "base",
             script: render("steps/replication-dirs.sh", {
                 roots: shqList(roots), web_user: shq(WEB_USER), marker: shq(REPLICA_MARKER), internal: shq(INTERNAL_DIR), replica_group: shq(REPLICA_GROUP),
             }),
             deleteScript: render("steps/replication-dirs-delete.sh", { roots: roots.join(" ") }),
         },
         ...(auth ? [{
+            kind: "script",
             name: "rsync-secret",
+            phase: "base",
             script: render("steps/rsync-secret.sh", { user: RSYNC_USER, secrets: shq(RSYNCD_SECRETS), password: shq(RSYNC_PASSWORD) }),
             stdin: secrets.rsyncSecret,
             // The secret's digest cannot be computed at plan time; rsync reads both files per connection, so no handler needs it.
@@ -165,31 +179,34 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
         } satisfies StepSpec] : []),
         fileStep("rsyncd-check-script", { path: `${LIB_DIR}/check-rsyncd-conf`, content: checkRsyncd, mode: "755", validate: "bash -n {}" }),
         fileStep("lsyncd-check-script", { path: `${LIB_DIR}/check-lsyncd-conf`, content: checkLsyncd, mode: "755", validate: "bash -n {}" }),
-        fileStep("rsyncd-config", { path: RSYNCD_CONF, content: rsyncdConf, validate: rsyncdValidate }),
+        fileStep(RSYNCD_CONFIG_STEP, { path: RSYNCD_CONF, content: rsyncdConf, validate: rsyncdValidate }),
         fileStep("rsyncd-unit", { path: `${UNIT_DIR}/pairstore-rsyncd.service`, content: rsyncdUnit }),
         serviceStep("rsyncd-service", "pairstore-rsyncd.service", [rsyncdConf, rsyncdUnit], "restart"),
-        fileStep("replicate-script", { path: `${LIB_DIR}/replicate`, content: replicate, mode: "755", validate: "bash -n {}" }),
+        fileStep(REPLICATE_SCRIPT_STEP, { path: `${LIB_DIR}/replicate`, content: replicate, mode: "755", validate: "bash -n {}" }),
         fileStep("verify-script", { path: VERIFY_BIN, content: verify, mode: "755", validate: "bash -n {}" }),
         fileStep("lsyncd-rsync-script", { path: `${LIB_DIR}/lsyncd-rsync`, content: wrapper, mode: "755", validate: "bash -n {}" }),
-        fileStep("lsyncd-config", { path: LSYNCD_CONF, content: lsyncdConf, validate: `${LIB_DIR}/check-lsyncd-conf {}` }),
+        fileStep(LSYNCD_CONFIG_STEP, { path: LSYNCD_CONF, content: lsyncdConf, validate: `${LIB_DIR}/check-lsyncd-conf {}` }),
         fileStep("lsyncd-unit", { path: `${UNIT_DIR}/pairstore-lsyncd.service`, content: lsyncdUnit }),
         fileStep("catchup-service-unit", { path: `${UNIT_DIR}/pairstore-catchup.service`, content: catchupService }),
         fileStep("catchup-timer-unit", { path: `${UNIT_DIR}/pairstore-catchup.timer`, content: catchupTimer }),
         {
+            kind: "script",
             name: "replication-inotify",
+            phase: "base",
             script: render("steps/replication-inotify.sh", {
                 roots: shqList(roots), layout_dirs: DIRS_PER_DOMAIN, needed: inotifyWatchesNeeded(spec.domains.length),
             }),
         },
     ];
     const merge: StepSpec[] = [{
+        kind: "script",
         name: "replication-merge",
-        script: render("steps/replication-merge.sh", { replicate: shq(`${LIB_DIR}/replicate`) }),
         phase: "merge",
+        script: render("steps/replication-merge.sh", { replicate: shq(`${LIB_DIR}/replicate`) }),
     }];
     const activate: StepSpec[] = [
-        { ...serviceStep("lsyncd-service", "pairstore-lsyncd.service", [lsyncdConf, lsyncdUnit, replicate, wrapper, rsyncdConf], "restart"), phase: "activate" },
-        { ...serviceStep("catchup-timer", "pairstore-catchup.timer", [catchupService, catchupTimer, replicate], "restart"), phase: "activate" },
+        serviceStep("lsyncd-service", "pairstore-lsyncd.service", [lsyncdConf, lsyncdUnit, replicate, wrapper, rsyncdConf], "restart", "activate"),
+        serviceStep("catchup-timer", "pairstore-catchup.timer", [catchupService, catchupTimer, replicate], "restart", "activate"),
     ];
     return [...base, ...merge, ...activate];
 }
@@ -203,13 +220,14 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
  */
 export function replicationVerifyStep(spec: ReplicationSettings, place: ReplicationPlace): StepSpec {
     return {
+        kind: "script",
         name: "replication-verify",
+        phase: "activate",
         script: render("steps/replication-verify.sh", {
             run_id: place.runId.replace(/[^A-Za-z0-9:. -]/g, ""),
             replicate: shq(`${LIB_DIR}/replicate`),
             ready_files: shqList(spec.domains.map((d) => readyFileOf(d.name))),
             refill_timeout: REFILL_TIMEOUT_SECONDS,
         }),
-        phase: "activate",
     };
 }

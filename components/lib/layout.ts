@@ -1,8 +1,8 @@
 // The pairstore storage layout: where a file lives and which URL serves it.
 //
-// Pure and dependency-free (node's crypto only), so applications can copy or
-// import this one file. The layout, after the reference system (seed 000,
-// "Image Storage Structure" and "DNS Level"):
+// Pure (node's crypto and ./paths only), so applications can import it from
+// components/lib/ or copy it with paths.ts. The layout, after the original
+// system's design notes (sections "Image Storage Structure" and "DNS Level"):
 //
 //   original name   "Holiday.JPG", uploaded by uid "42"
 //   md5             md5 hex of the original name's UTF-8 bytes, exactly as

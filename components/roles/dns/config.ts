@@ -1,13 +1,9 @@
-// Stack config of the shard plan and of ShardDns: `pairstore:shardDigits`,
-// `pairstore:shards` (the pinned plan), `pairstore:dns` and the secret
-// `pairstore:dnsTsigSecret`. Part of parseClusterConfig: every problem names
-// the key and the fix, and all problems are reported at once.
-import {
-    hostKeyProblem, HOSTNAME, NAMESPACE, int, obj, port, str, unknownFields,
-    type ConfigFacts, type DomainSpec, type PairSpec, type SshSpec,
-} from "./config";
-import { parseIPv4 } from "./net";
-import { planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "./shards";
+// The DNS role's config section: `pairstore:dns` (backends rfc2136 and bind,
+// per-domain zone and TTL) and the secret `pairstore:dnsTsigSecret`. Part of
+// parseClusterConfig: every problem names the key and the fix.
+import { hostKeyProblem, type DomainSpec, type SshSpec } from "../../config/nodes";
+import { HOSTNAME, NAMESPACE, int, obj, port, str, unknownFields, type ConfigFacts } from "../../config/readers";
+import { parseIPv4 } from "../../lib/net";
 
 /** How a domain's shard records reach its DNS server. */
 export type DnsBackendType = "rfc2136" | "bind";
@@ -62,16 +58,6 @@ export interface DnsSpec {
     domains: DnsDomainSpec[];
 }
 
-/** The shard plan in force and what resolvePlan added to the pinned one. */
-export interface ShardSpec {
-    digits: ShardDigits;
-    plan: ShardPlan;
-    /** Pairs that got shards in this run (pin the plan when not empty). */
-    added: string[];
-    /** True when `pairstore:shards` pinned a plan. */
-    pinned: boolean;
-}
-
 export const DNS_DEFAULTS = {
     ttl: 3600,
     backend: "rfc2136" as DnsBackendType,
@@ -93,32 +79,6 @@ const key = (k: string) => `${NAMESPACE}:${k}`;
 /** An IPv4 address or a host name (a dotted number that is no IPv4 address is neither). */
 function isHost(v: string): boolean {
     return parseIPv4(v) !== undefined || (HOSTNAME.test(v) && !/^[\d.]+$/.test(v));
-}
-
-/** `pairstore:shardDigits` and `pairstore:shards` -> the plan in force for these pairs. */
-export function parseShards(rawDigits: unknown, rawShards: unknown, pairs: PairSpec[], bad: (m: string) => void): ShardSpec {
-    const digitsNum = int(rawDigits, key("shardDigits"), 1, bad);
-    let digits: ShardDigits = 1;
-    if (digitsNum === 1 || digitsNum === 2) digits = digitsNum;
-    else bad(`${key("shardDigits")} ${digitsNum} must be 1 (16 shards 0..f) or 2 (256 shards 00..ff)`);
-    const names = pairs.map((p) => p.name).filter((n) => n !== "");
-    const empty: ShardSpec = { digits, plan: { digits, shards: [] }, added: [], pinned: rawShards !== undefined };
-    if (names.length === 0 || new Set(names).size !== names.length) return empty; // reported by parsePairs
-    try {
-        let pinned: ShardPlan | undefined;
-        if (rawShards !== undefined) {
-            // `pulumi config set pairstore:shards '<json>'` stores text; YAML gives an object.
-            const value = typeof rawShards === "string" ? JSON.parse(rawShards) : rawShards;
-            pinned = planFromConfig(value, key("shards"));
-        }
-        const { plan, added } = resolvePlan(pinned, names, digits);
-        return { digits, plan, added, pinned: pinned !== undefined };
-    } catch (e) {
-        if (e instanceof ShardPlanError) e.problems.forEach((p) => bad(p));
-        else if (e instanceof SyntaxError) bad(`${key("shards")} is not valid JSON: map each pair name to its shards, for example {"pair-1": "0 2 4 6 8 a c e", "pair-2": "1 3 5 7 9 b d f"}`);
-        else throw e;
-        return empty;
-    }
 }
 
 /**

@@ -10,16 +10,26 @@
 // The authkey is a Pulumi secret and travels only on the secret stdin of the
 // `heartbeat-authkeys` step.
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, HeartbeatSpec, NodeSpec } from "../config";
-import { fileStep, serviceStep, type StepSpec } from "../host/step";
-import { digest, render, shq, shqList } from "../host/template";
+import type { ClusterSpec, NodeSpec } from "../../config";
+import type { HeartbeatSpec } from "./config";
+import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
+import { digest, render, shq, shqList } from "../../step/template";
 import {
     FAILOVER_DEFERRED_DIR, FAILOVER_GATEWAY_STATE, FAILOVER_SPLIT, FAILOVER_STATUS, FAILOVER_UNIT, HA_DIR, HEARTBEAT_LINKS_UNIT, HEARTBEAT_UNIT,
     IPADDR_GW, LIB_DIR, NGINX_UNIT, UNIT_DIR,
-} from "../paths";
-import { nginxHealthUrls } from "./nginx-sites";
+} from "../../lib/paths";
+import { HEARTBEAT_CONFIG_STEP } from "../../../policies/rules/step-names";
+import { nginxHealthUrls } from "../nginx/sites";
 
 type HeartbeatRoleSpec = Pick<ClusterSpec, "domains" | "heartbeat">;
+
+/**
+ * heartbeat (R1); it brings the OCF resource agents (IPaddr2) and iproute2
+ * that IPaddr_gw uses. iputils-arping: IPaddr_gw's duplicate address check
+ * (`arping -D`) before it brings an address up, and the monitor's gateway and
+ * peer checks on the public interface.
+ */
+export const HEARTBEAT_PACKAGES = ["heartbeat", "iputils-arping"];
 
 /** Secrets heartbeat needs, as Pulumi inputs (never plain config). */
 export interface HeartbeatSecrets {
@@ -166,6 +176,19 @@ export function gateAddresses(node: NodeSpec, hb: HeartbeatSpec): string[] {
 }
 
 /**
+ * What the node's health gate waits for: heartbeat, its extra links and the
+ * failover monitor run, the node holds its own addresses again, and the gate
+ * waits long enough for heartbeat to hand them back.
+ */
+export function heartbeatGate(spec: Pick<ClusterSpec, "heartbeat">, node: NodeSpec, peer: NodeSpec): GateNeeds {
+    return {
+        units: [...(node.heartbeatPaths.length > 0 ? [HEARTBEAT_LINKS_UNIT] : []), HEARTBEAT_UNIT, FAILOVER_UNIT],
+        addresses: gateAddresses(node, spec.heartbeat),
+        waitSeconds: heartbeatWaitSeconds(spec.heartbeat, 2 + node.virtualIps.length + peer.virtualIps.length),
+    };
+}
+
+/**
  * Seconds a failing check is forgiven while systemd restarts nginx after a
  * crash: failAfter x interval, so a service that stays down (inactive, or a
  * restart that keeps failing) still fails over within about that, plus the
@@ -276,13 +299,15 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
     });
     const authkeysPath = `${HA_DIR}/authkeys`;
     return [
-        { name: "hostname", script: render("steps/hostname.sh", { name: shq(node.name) }) },
+        { kind: "script", name: "hostname", phase: "base", script: render("steps/hostname.sh", { name: shq(node.name) }) },
         ...heartbeatLinkSteps(node),
         fileStep("heartbeat-ipaddr-gw", { path: IPADDR_GW, content: ipaddrGw, mode: "755", validate: "sh -n {}" }),
-        fileStep("heartbeat-config", { path: `${HA_DIR}/ha.cf`, content: haCf }),
+        fileStep(HEARTBEAT_CONFIG_STEP, { path: `${HA_DIR}/ha.cf`, content: haCf }),
         fileStep("heartbeat-resources", { path: `${HA_DIR}/haresources`, content: haresources }),
         {
+            kind: "script",
             name: "heartbeat-authkeys",
+            phase: "base",
             script: restart + render("steps/heartbeat-authkeys.sh", { path: shq(authkeysPath) }),
             stdin: pulumi.secret(pulumi.output(secrets.heartbeatAuthKey).apply(renderAuthkeys)),
             stdinDigest: "secret",
@@ -291,7 +316,9 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
         },
         fileStep("heartbeat-unit", { path: `${UNIT_DIR}/${HEARTBEAT_UNIT}.d/pairstore.conf`, content: dropIn }),
         {
+            kind: "script",
             name: "heartbeat-service",
+            phase: "base",
             script: restart + render("steps/heartbeat-service.sh", {
                 hash: digest(ipaddrGw, haCf, haresources, dropIn),
                 monitor: FAILOVER_UNIT,

@@ -1,0 +1,43 @@
+// The shard plan in the stack config: `pairstore:shardDigits` and
+// `pairstore:shards` (the pinned plan) -> the plan in force for the pairs.
+import { planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "../lib/shards";
+import type { PairSpec } from "./nodes";
+import { NAMESPACE, int } from "./readers";
+
+/** The shard plan in force and what resolvePlan added to the pinned one. */
+export interface ShardSpec {
+    digits: ShardDigits;
+    plan: ShardPlan;
+    /** Pairs that got shards in this run (pin the plan when not empty). */
+    added: string[];
+    /** True when `pairstore:shards` pinned a plan. */
+    pinned: boolean;
+}
+
+const key = (k: string) => `${NAMESPACE}:${k}`;
+
+/** `pairstore:shardDigits` and `pairstore:shards` -> the plan in force for these pairs. */
+export function parseShards(rawDigits: unknown, rawShards: unknown, pairs: PairSpec[], bad: (m: string) => void): ShardSpec {
+    const digitsNum = int(rawDigits, key("shardDigits"), 1, bad);
+    let digits: ShardDigits = 1;
+    if (digitsNum === 1 || digitsNum === 2) digits = digitsNum;
+    else bad(`${key("shardDigits")} ${digitsNum} must be 1 (16 shards 0..f) or 2 (256 shards 00..ff)`);
+    const names = pairs.map((p) => p.name).filter((n) => n !== "");
+    const empty: ShardSpec = { digits, plan: { digits, shards: [] }, added: [], pinned: rawShards !== undefined };
+    if (names.length === 0 || new Set(names).size !== names.length) return empty; // reported by parsePairs
+    try {
+        let pinned: ShardPlan | undefined;
+        if (rawShards !== undefined) {
+            // `pulumi config set pairstore:shards '<json>'` stores text; YAML gives an object.
+            const value = typeof rawShards === "string" ? JSON.parse(rawShards) : rawShards;
+            pinned = planFromConfig(value, key("shards"));
+        }
+        const { plan, added } = resolvePlan(pinned, names, digits);
+        return { digits, plan, added, pinned: pinned !== undefined };
+    } catch (e) {
+        if (e instanceof ShardPlanError) e.problems.forEach((p) => bad(p));
+        else if (e instanceof SyntaxError) bad(`${key("shards")} is not valid JSON: map each pair name to its shards, for example {"pair-1": "0 2 4 6 8 a c e", "pair-2": "1 3 5 7 9 b d f"}`);
+        else throw e;
+        return empty;
+    }
+}
