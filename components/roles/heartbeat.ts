@@ -265,7 +265,7 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
     const dropIn = render("heartbeat/heartbeat.conf", {});
     const monitor = renderFailoverMonitor(spec, node, peer);
     const monitorUnit = render("heartbeat/pairstore-failover.service", { script: FAILOVER_SCRIPT });
-    const restart = render("steps/heartbeat-restart.sh", {
+    const restart = render("heartbeat/heartbeat-restart.sh", {
         unit: shq(HEARTBEAT_UNIT),
         own: shqList(gateAddresses(node, hb)),
         wait: heartbeatWaitSeconds(hb, nodeResources(node, hb).length + nodeResources(peer, hb).length),
@@ -276,14 +276,14 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
     });
     const authkeysPath = `${HA_DIR}/authkeys`;
     return [
-        { name: "hostname", script: render("steps/hostname.sh", { name: shq(node.name) }) },
+        { name: "hostname", script: render("heartbeat/hostname.sh", { name: shq(node.name) }) },
         ...heartbeatLinkSteps(node),
         fileStep("heartbeat-ipaddr-gw", { path: IPADDR_GW, content: ipaddrGw, mode: "755", validate: "sh -n {}" }),
         fileStep("heartbeat-config", { path: `${HA_DIR}/ha.cf`, content: haCf }),
         fileStep("heartbeat-resources", { path: `${HA_DIR}/haresources`, content: haresources }),
         {
             name: "heartbeat-authkeys",
-            script: restart + render("steps/heartbeat-authkeys.sh", { path: shq(authkeysPath) }),
+            script: restart + render("heartbeat/heartbeat-authkeys.sh", { path: shq(authkeysPath) }),
             stdin: pulumi.secret(pulumi.output(secrets.heartbeatAuthKey).apply(renderAuthkeys)),
             stdinDigest: "secret",
             secret: true,
@@ -292,11 +292,11 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
         fileStep("heartbeat-unit", { path: `${UNIT_DIR}/${HEARTBEAT_UNIT}.d/pairstore.conf`, content: dropIn }),
         {
             name: "heartbeat-service",
-            script: restart + render("steps/heartbeat-service.sh", {
+            script: restart + render("heartbeat/heartbeat-service.sh", {
                 hash: digest(ipaddrGw, haCf, haresources, dropIn),
                 monitor: FAILOVER_UNIT,
             }),
-            deleteScript: render("steps/heartbeat-delete.sh", { unit: shq(HEARTBEAT_UNIT) }),
+            deleteScript: render("heartbeat/heartbeat-delete.sh", { unit: shq(HEARTBEAT_UNIT) }),
         },
         fileStep("failover-monitor-script", { path: FAILOVER_SCRIPT, content: monitor, mode: "755", validate: "bash -n {}" }),
         fileStep("failover-monitor-unit", { path: `${UNIT_DIR}/${FAILOVER_UNIT}`, content: monitorUnit }),

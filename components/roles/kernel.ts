@@ -27,15 +27,15 @@ export function kernelRole(spec: Pick<ClusterSpec, "sysctl" | "nofile">): StepSp
         fileStep("sysctl-unit", { path: `${UNIT_DIR}/pairstore-sysctl.service`, content: unit }),
         {
             name: "sysctl",
-            script: render("steps/sysctl.sh", { conf: shq(SYSCTL_CONF), modules: shqList(modules) }),
+            script: render("kernel/sysctl.sh", { conf: shq(SYSCTL_CONF), modules: shqList(modules) }),
             stdin: conf,
             deleteScript: `rm -f ${shq(SYSCTL_CONF)}\n`,
         },
         serviceStep("sysctl-service", "pairstore-sysctl.service", [unit, conf], "restart"),
         {
             name: "limits",
-            script: render("steps/limits.sh", { path: shq(LIMITS_CONF), nofile: spec.nofile }),
-            stdin: render("limits/60-pairstore.conf", { nofile: spec.nofile }),
+            script: render("kernel/limits.sh", { path: shq(LIMITS_CONF), nofile: spec.nofile }),
+            stdin: render("kernel/limits.conf", { nofile: spec.nofile }),
             deleteScript: `rm -f ${shq(LIMITS_CONF)}\n`,
         },
     ];

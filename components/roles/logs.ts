@@ -28,16 +28,16 @@ export function logsRole(spec: Pick<ClusterSpec, "domains" | "logs">): StepSpec[
         fileStep("logs-timer-unit", { path: `${UNIT_DIR}/pairstore-logs.timer`, content: timer }),
         {
             name: "logs-mounts",
-            script: render("steps/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
+            script: render("logs/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
             // Gone from the stack (after nginx, which is deleted first): leave fstab, process the logs, unmount.
-            deleteScript: render("steps/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }) + retireScript([]),
+            deleteScript: render("logs/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }) + retireScript([]),
         },
         serviceStep("logs-timer", "pairstore-logs.timer", [rotate, archive, service, timer], "restart"),
     ];
 }
 
 function retireScript(dirs: string[]): string {
-    return render("steps/logs-retire.sh", { dirs: shqList(dirs), log_root: LOG_ROOT, rotate: `${LIB_DIR}/rotate-logs` });
+    return render("logs/logs-retire.sh", { dirs: shqList(dirs), log_root: LOG_ROOT, rotate: `${LIB_DIR}/rotate-logs` });
 }
 
 /** Unmounts log directories of domains that left the stack; runs after nginx dropped their sites. */

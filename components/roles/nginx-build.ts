@@ -58,7 +58,7 @@ export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">, node: Pick<Node
     }
     steps.push({
         name: "nginx-build",
-        script: render("steps/nginx-build.sh", {
+        script: render("nginx/nginx-build.sh", {
             version: shq(nginx.version),
             sha256: shq(nginx.sha256),
             url: shq(nginx.url),

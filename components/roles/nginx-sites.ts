@@ -186,7 +186,7 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
             step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer, owner),
         })),
     ];
-    const activate = (setDigest: string) => render("steps/nginx-activate.sh", {
+    const activate = (setDigest: string) => render("nginx/nginx-activate.sh", {
         set_digest: setDigest,
         conf_dir: shq(NGINX_CONF_DIR),
         bin: shq(NGINX_BIN),
@@ -195,14 +195,14 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
     });
     const secretPath = `${CANDIDATE}/secure-link.conf`;
     return [
-        { name: "nginx-dirs", script: render("steps/nginx-dirs.sh", { dirs: shqList(dirs) }) },
+        { name: "nginx-dirs", script: render("nginx/nginx-dirs.sh", { dirs: shqList(dirs) }) },
         ...clientLimitSteps(spec),
         fileStep("nginx-unit", { path: `${UNIT_DIR}/${NGINX_UNIT}`, content: unit }),
         ...files.map((f) => fileStep(f.step, { path: f.path, content: f.content })),
         {
             name: "nginx-secure-link-secret",
             // Written, then activated here: the activation step's inputs cannot carry the secret.
-            script: render("steps/nginx-secret.sh", { path: shq(secretPath) }) + activate("(with a new secret)"),
+            script: render("nginx/nginx-secret.sh", { path: shq(secretPath) }) + activate("(with a new secret)"),
             stdin: pulumi.secret(pulumi.output(secrets.secureLinkSecret).apply(renderSecureLinkConf)),
             stdinDigest: "secret",
             secret: true,

@@ -28,5 +28,5 @@ export function nodePackages(spec: Pick<ClusterSpec, "extraPackages">): string[]
 
 /** The packages step. */
 export function packagesRole(spec: Pick<ClusterSpec, "extraPackages">): StepSpec[] {
-    return [{ name: "packages", script: render("steps/packages.sh", { packages: shqList(nodePackages(spec)) }) }];
+    return [{ name: "packages", script: render("packages/packages.sh", { packages: shqList(nodePackages(spec)) }) }];
 }
