@@ -265,7 +265,8 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
     const dropIn = render("heartbeat/heartbeat.conf", {});
     const monitor = renderFailoverMonitor(spec, node, peer);
     const monitorUnit = render("heartbeat/pairstore-failover.service", { script: FAILOVER_SCRIPT });
-    const restart = render("heartbeat/heartbeat-restart.sh", {
+    // The placeholders of heartbeat-restart.sh, which the authkeys and service scripts include.
+    const restart = {
         unit: shq(HEARTBEAT_UNIT),
         own: shqList(gateAddresses(node, hb)),
         wait: heartbeatWaitSeconds(hb, nodeResources(node, hb).length + nodeResources(peer, hb).length),
@@ -273,7 +274,7 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
         monitor: shq(FAILOVER_UNIT),
         arp_wait: ARP_CHECK.wait,
         arp_bound: ARP_CHECK.bound,
-    });
+    };
     const authkeysPath = `${HA_DIR}/authkeys`;
     return [
         { name: "hostname", script: render("heartbeat/hostname.sh", { name: shq(node.name) }) },
@@ -283,7 +284,7 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
         fileStep("heartbeat-resources", { path: `${HA_DIR}/haresources`, content: haresources }),
         {
             name: "heartbeat-authkeys",
-            script: restart + render("heartbeat/heartbeat-authkeys.sh", { path: shq(authkeysPath) }),
+            script: render("heartbeat/heartbeat-authkeys.sh", { ...restart, path: shq(authkeysPath) }),
             stdin: pulumi.secret(pulumi.output(secrets.heartbeatAuthKey).apply(renderAuthkeys)),
             stdinDigest: "secret",
             secret: true,
@@ -292,10 +293,7 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
         fileStep("heartbeat-unit", { path: `${UNIT_DIR}/${HEARTBEAT_UNIT}.d/pairstore.conf`, content: dropIn }),
         {
             name: "heartbeat-service",
-            script: restart + render("heartbeat/heartbeat-service.sh", {
-                hash: digest(ipaddrGw, haCf, haresources, dropIn),
-                monitor: FAILOVER_UNIT,
-            }),
+            script: render("heartbeat/heartbeat-service.sh", { ...restart, hash: digest(ipaddrGw, haCf, haresources, dropIn) }),
             deleteScript: render("heartbeat/heartbeat-delete.sh", { unit: shq(HEARTBEAT_UNIT) }),
         },
         fileStep("failover-monitor-script", { path: FAILOVER_SCRIPT, content: monitor, mode: "755", validate: "bash -n {}" }),

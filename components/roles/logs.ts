@@ -30,17 +30,18 @@ export function logsRole(spec: Pick<ClusterSpec, "domains" | "logs">): StepSpec[
             name: "logs-mounts",
             script: render("logs/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
             // Gone from the stack (after nginx, which is deleted first): leave fstab, process the logs, unmount.
-            deleteScript: render("logs/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }) + retireScript([]),
+            deleteScript: render("logs/log-mounts-delete.sh", { ...retireVars([]), size: shq(spec.logs.tmpfsSize) }),
         },
         serviceStep("logs-timer", "pairstore-logs.timer", [rotate, archive, service, timer], "restart"),
     ];
 }
 
-function retireScript(dirs: string[]): string {
-    return render("logs/logs-retire.sh", { dirs: shqList(dirs), log_root: LOG_ROOT, rotate: `${LIB_DIR}/rotate-logs` });
+/** The placeholders of logs-retire.sh (log-mounts-delete.sh includes it, with no directories left). */
+function retireVars(dirs: string[]): Record<string, string> {
+    return { dirs: shqList(dirs), log_root: LOG_ROOT, rotate: `${LIB_DIR}/rotate-logs` };
 }
 
 /** Unmounts log directories of domains that left the stack; runs after nginx dropped their sites. */
 export function logsRetireStep(spec: Pick<ClusterSpec, "domains">): StepSpec {
-    return { name: "logs-retire", script: retireScript(logDirs(spec)) };
+    return { name: "logs-retire", script: render("logs/logs-retire.sh", retireVars(logDirs(spec))) };
 }

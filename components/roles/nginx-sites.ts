@@ -186,7 +186,8 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
             step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer, owner),
         })),
     ];
-    const activate = (setDigest: string) => render("nginx/nginx-activate.sh", {
+    // The placeholders of nginx-activate.sh, which nginx-secret.sh includes.
+    const activateVars = (setDigest: string) => ({
         set_digest: setDigest,
         conf_dir: shq(NGINX_CONF_DIR),
         bin: shq(NGINX_BIN),
@@ -202,13 +203,13 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
         {
             name: "nginx-secure-link-secret",
             // Written, then activated here: the activation step's inputs cannot carry the secret.
-            script: render("nginx/nginx-secret.sh", { path: shq(secretPath) }) + activate("(with a new secret)"),
+            script: render("nginx/nginx-secret.sh", { ...activateVars("(with a new secret)"), path: shq(secretPath) }),
             stdin: pulumi.secret(pulumi.output(secrets.secureLinkSecret).apply(renderSecureLinkConf)),
             stdinDigest: "secret",
             secret: true,
             deleteScript: `rm -f ${shq(secretPath)}\n`,
         },
-        { name: "nginx-activate", script: activate(digest(...files.map((f) => f.content))) },
+        { name: "nginx-activate", script: render("nginx/nginx-activate.sh", activateVars(digest(...files.map((f) => f.content)))) },
         serviceStep("nginx-service", NGINX_UNIT, [unit, nginxBuildId(spec)], "restart"),
     ];
 }
