@@ -214,7 +214,7 @@ describe("the service handler (files/steps/service.sh)", () => {
     });
 });
 
-describe("the sysctl step (files/steps/sysctl.sh) against a fake /proc/sys", () => {
+describe("the sysctl step (files/kernel/sysctl.sh) against a fake /proc/sys", () => {
     // A fake /proc/sys: somaxconn accepts writes, pid_max "accepts" (exit 0) but keeps its value, tcp_tw_recycle is absent.
     function fakeProc() {
         const proc = path.join(sandbox, "proc", "sys");
@@ -274,7 +274,7 @@ describe("the sysctl step (files/steps/sysctl.sh) against a fake /proc/sys", () 
     });
 });
 
-describe("the log mounts step (files/steps/log-mounts.sh) against a sandbox fstab", () => {
+describe("the log mounts step (files/logs/log-mounts.sh) against a sandbox fstab", () => {
     // mount tools stand-ins: a "mounted" directory is one listed in $SANDBOX/mounted.
     const shims = {
         mount: `echo "mount $*" >> "$SANDBOX/calls"; echo "\${@: -1}" >> "$SANDBOX/mounted"`,
@@ -358,8 +358,8 @@ describe("the data folders' steps", () => {
         const subs = ["", "/tmp", "/tmp/body", "/tmp/rsync", "/tombstones", "/conflicts"].map((s) => `${INTERNAL_DIR}${s}`);
         for (const sub of subs) mkdirSync(path.join(root, sub), { recursive: true });
         writeFileSync(path.join(root, REPLICA_MARKER), "");
-        const nginxDirs = render("steps/nginx-dirs.sh", { dirs: shqList([root, ...subs.map((s) => path.join(root, s))]) });
-        const replicationDirs = render("steps/replication-dirs.sh", {
+        const nginxDirs = render("nginx/nginx-dirs.sh", { dirs: shqList([root, ...subs.map((s) => path.join(root, s))]) });
+        const replicationDirs = render("replication/replication-dirs.sh", {
             roots: shqList([root]), web_user: shq(WEB_USER), marker: shq(REPLICA_MARKER), internal: shq(INTERNAL_DIR), replica_group: shq(REPLICA_GROUP),
         });
         for (const [name, body] of [["nginx-dirs", nginxDirs], ["replication-dirs", replicationDirs]]) {
@@ -379,7 +379,7 @@ describe("scripts that run under pipefail", () => {
     const early = [/^grep\b.*\s-(?:[A-Za-z]*[qm][A-Za-z]*|-quiet|-max-count)\b/, /^head\b/, /^sed\b.*q[;}'"]/, /^awk\b.*\bexit\b/];
     const scripts = readdirSync(FILES_DIR, { recursive: true, encoding: "utf8" })
         .filter((f) => statSync(path.join(FILES_DIR, f)).isFile())
-        .filter((f) => /^(steps|dns)\//.test(f) || readFileSync(path.join(FILES_DIR, f), "utf8").includes("pipefail"));
+        .filter((f) => f.endsWith(".sh") || readFileSync(path.join(FILES_DIR, f), "utf8").includes("pipefail"));
 
     test.each(scripts)("%s pipes into no reader that exits early", (f) => {
         const offending = readFileSync(path.join(FILES_DIR, f), "utf8").split("\n")

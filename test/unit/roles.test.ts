@@ -6,7 +6,7 @@ import * as path from "path";
 import { describe, expect, test } from "vitest";
 import { parseClusterConfig, type ClusterSpec, type RawConfig } from "../../components/config";
 import { revisionOf, stepCommand, stepScript, type ScriptStep, type StepSpec } from "../../components/step/step";
-import { FILES_DIR, fill, readTemplate, render } from "../../components/step/template";
+import { FILES_DIR, fill, includesOf, readTemplate, render } from "../../components/step/template";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import { kernelRole, renderSysctlConf, sysctlModules } from "../../components/roles/kernel/steps";
 import { logDirs, logsRole } from "../../components/roles/logs/steps";
@@ -263,9 +263,19 @@ describe("templates", () => {
         walk(path.join(FILES_DIR, "..", "components"), sources, (p) => p.endsWith(".ts"));
         const code = sources.map((p) => readFileSync(p, "utf8")).join("\n");
         expect(files.length).toBeGreaterThan(10);
-        for (const f of files) {
-            const rel = path.relative(FILES_DIR, f);
-            expect(code.includes(`"${rel}"`), `files/${rel} is not referenced by any component`).toBe(true);
+        // A file is used when a component names it, or a used file includes it (#include).
+        const rels = files.map((f) => path.relative(FILES_DIR, f));
+        const used = new Set(rels.filter((rel) => code.includes(`"${rel}"`)));
+        for (let grew = true; grew;) {
+            grew = false;
+            for (const rel of [...used]) {
+                for (const inc of includesOf(readFileSync(path.join(FILES_DIR, rel), "utf8"))) {
+                    if (!used.has(inc)) { used.add(inc); grew = true; }
+                }
+            }
+        }
+        for (const rel of rels) {
+            expect(used.has(rel), `files/${rel} is neither referenced by a component nor included by a file that is`).toBe(true);
             expect(() => readTemplate(rel)).not.toThrow();
         }
     });

@@ -288,7 +288,8 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
     const dropIn = render("heartbeat/heartbeat.conf", {});
     const monitor = renderFailoverMonitor(spec, node, peer);
     const monitorUnit = render("heartbeat/pairstore-failover.service", { script: FAILOVER_SCRIPT });
-    const restart = render("steps/heartbeat-restart.sh", {
+    // The placeholders of heartbeat-restart.sh, which the authkeys and service scripts include.
+    const restart = {
         unit: shq(HEARTBEAT_UNIT),
         own: shqList(gateAddresses(node, hb)),
         wait: heartbeatWaitSeconds(hb, nodeResources(node, hb).length + nodeResources(peer, hb).length),
@@ -296,10 +297,10 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
         monitor: shq(FAILOVER_UNIT),
         arp_wait: ARP_CHECK.wait,
         arp_bound: ARP_CHECK.bound,
-    });
+    };
     const authkeysPath = `${HA_DIR}/authkeys`;
     return [
-        { kind: "script", name: "hostname", phase: "base", script: render("steps/hostname.sh", { name: shq(node.name) }) },
+        { kind: "script", name: "hostname", phase: "base", script: render("heartbeat/hostname.sh", { name: shq(node.name) }) },
         ...heartbeatLinkSteps(node),
         fileStep("heartbeat-ipaddr-gw", { path: IPADDR_GW, content: ipaddrGw, mode: "755", validate: "sh -n {}" }),
         fileStep(HEARTBEAT_CONFIG_STEP, { path: `${HA_DIR}/ha.cf`, content: haCf }),
@@ -308,7 +309,7 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
             kind: "script",
             name: "heartbeat-authkeys",
             phase: "base",
-            script: restart + render("steps/heartbeat-authkeys.sh", { path: shq(authkeysPath) }),
+            script: render("heartbeat/heartbeat-authkeys.sh", { ...restart, path: shq(authkeysPath) }),
             stdin: pulumi.secret(pulumi.output(secrets.heartbeatAuthKey).apply(renderAuthkeys)),
             stdinDigest: "secret",
             secret: true,
@@ -319,11 +320,8 @@ export function heartbeatRole(spec: HeartbeatRoleSpec, node: NodeSpec, peer: Nod
             kind: "script",
             name: "heartbeat-service",
             phase: "base",
-            script: restart + render("steps/heartbeat-service.sh", {
-                hash: digest(ipaddrGw, haCf, haresources, dropIn),
-                monitor: FAILOVER_UNIT,
-            }),
-            deleteScript: render("steps/heartbeat-delete.sh", { unit: shq(HEARTBEAT_UNIT) }),
+            script: render("heartbeat/heartbeat-service.sh", { ...restart, hash: digest(ipaddrGw, haCf, haresources, dropIn) }),
+            deleteScript: render("heartbeat/heartbeat-delete.sh", { unit: shq(HEARTBEAT_UNIT) }),
         },
         fileStep("failover-monitor-script", { path: FAILOVER_SCRIPT, content: monitor, mode: "755", validate: "bash -n {}" }),
         fileStep("failover-monitor-unit", { path: `${UNIT_DIR}/${FAILOVER_UNIT}`, content: monitorUnit }),

@@ -38,19 +38,20 @@ export function logsRole(spec: Pick<ClusterSpec, "domains" | "logs">): StepSpec[
             kind: "script",
             name: "logs-mounts",
             phase: "base",
-            script: render("steps/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
+            script: render("logs/log-mounts.sh", { dirs: shqList(dirs), size: shq(spec.logs.tmpfsSize) }),
             // Gone from the stack (after nginx, which is deleted first): leave fstab, process the logs, unmount.
-            deleteScript: render("steps/log-mounts.sh", { dirs: "", size: shq(spec.logs.tmpfsSize) }) + retireScript([]),
+            deleteScript: render("logs/log-mounts-delete.sh", { ...retireVars([]), size: shq(spec.logs.tmpfsSize) }),
         },
         serviceStep("logs-timer", "pairstore-logs.timer", [rotate, archive, service, timer], "restart"),
     ];
 }
 
-function retireScript(dirs: string[]): string {
-    return render("steps/logs-retire.sh", { dirs: shqList(dirs), log_root: LOG_ROOT, rotate: `${LIB_DIR}/rotate-logs` });
+/** The placeholders of logs-retire.sh (log-mounts-delete.sh includes it, with no directories left). */
+function retireVars(dirs: string[]): Record<string, string> {
+    return { dirs: shqList(dirs), log_root: LOG_ROOT, rotate: `${LIB_DIR}/rotate-logs` };
 }
 
 /** Unmounts log directories of domains that left the stack; runs after nginx dropped their sites. */
 export function logsRetireStep(spec: Pick<ClusterSpec, "domains">): StepSpec {
-    return { kind: "script", name: "logs-retire", phase: "base", script: retireScript(logDirs(spec)) };
+    return { kind: "script", name: "logs-retire", phase: "base", script: render("logs/logs-retire.sh", retireVars(logDirs(spec))) };
 }

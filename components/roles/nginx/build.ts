@@ -60,7 +60,7 @@ export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">, node: Pick<Node
         kind: "script",
         name: "nginx-build",
         phase: "base",
-        script: render("steps/nginx-build.sh", {
+        script: render("nginx/nginx-build.sh", {
             version: shq(nginx.version),
             sha256: shq(nginx.sha256),
             url: shq(nginx.url),

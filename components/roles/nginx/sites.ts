@@ -197,7 +197,8 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
             step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer, owner),
         })),
     ];
-    const activate = (setDigest: string) => render("steps/nginx-activate.sh", {
+    // The placeholders of nginx-activate.sh, which nginx-secret.sh includes.
+    const activateVars = (setDigest: string) => ({
         set_digest: setDigest,
         conf_dir: shq(NGINX_CONF_DIR),
         bin: shq(NGINX_BIN),
@@ -206,7 +207,7 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
     });
     const secretPath = `${CANDIDATE}/secure-link.conf`;
     return [
-        { kind: "script", name: "nginx-dirs", phase: "base", script: render("steps/nginx-dirs.sh", { dirs: shqList(dirs) }) },
+        { kind: "script", name: "nginx-dirs", phase: "base", script: render("nginx/nginx-dirs.sh", { dirs: shqList(dirs) }) },
         ...clientLimitSteps(spec),
         fileStep("nginx-unit", { path: `${UNIT_DIR}/${NGINX_UNIT}`, content: unit }),
         ...files.map((f) => fileStep(f.step, { path: f.path, content: f.content })),
@@ -215,13 +216,13 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
             name: "nginx-secure-link-secret",
             phase: "base",
             // Written, then activated here: the activation step's inputs cannot carry the secret.
-            script: render("steps/nginx-secret.sh", { path: shq(secretPath) }) + activate("(with a new secret)"),
+            script: render("nginx/nginx-secret.sh", { ...activateVars("(with a new secret)"), path: shq(secretPath) }),
             stdin: pulumi.secret(pulumi.output(secrets.secureLinkSecret).apply(renderSecureLinkConf)),
             stdinDigest: "secret",
             secret: true,
             deleteScript: `rm -f ${shq(secretPath)}\n`,
         },
-        { kind: "script", name: "nginx-activate", phase: "base", script: activate(digest(...files.map((f) => f.content))) },
+        { kind: "script", name: "nginx-activate", phase: "base", script: render("nginx/nginx-activate.sh", activateVars(digest(...files.map((f) => f.content)))) },
         serviceStep("nginx-service", NGINX_UNIT, [unit, nginxBuildId(spec)], "restart"),
     ];
 }

@@ -20,5 +20,5 @@ export function nodePackages(spec: Pick<ClusterSpec, "extraPackages">): string[]
 
 /** The packages step. */
 export function packagesRole(spec: Pick<ClusterSpec, "extraPackages">): StepSpec[] {
-    return [{ kind: "script", name: "packages", phase: "base", script: render("steps/packages.sh", { packages: shqList(nodePackages(spec)) }) }];
+    return [{ kind: "script", name: "packages", phase: "base", script: render("packages/packages.sh", { packages: shqList(nodePackages(spec)) }) }];
 }

@@ -161,16 +161,16 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
             kind: "script",
             name: "replication-dirs",
             phase: "base",
-            script: render("steps/replication-dirs.sh", {
+            script: render("replication/replication-dirs.sh", {
                 roots: shqList(roots), web_user: shq(WEB_USER), marker: shq(REPLICA_MARKER), internal: shq(INTERNAL_DIR), replica_group: shq(REPLICA_GROUP),
             }),
-            deleteScript: render("steps/replication-dirs-delete.sh", { roots: roots.join(" ") }),
+            deleteScript: render("replication/replication-dirs-delete.sh", { roots: roots.join(" ") }),
         },
         ...(auth ? [{
             kind: "script",
             name: "rsync-secret",
             phase: "base",
-            script: render("steps/rsync-secret.sh", { user: RSYNC_USER, secrets: shq(RSYNCD_SECRETS), password: shq(RSYNC_PASSWORD) }),
+            script: render("replication/rsync-secret.sh", { user: RSYNC_USER, secrets: shq(RSYNCD_SECRETS), password: shq(RSYNC_PASSWORD) }),
             stdin: secrets.rsyncSecret,
             // The secret's digest cannot be computed at plan time; rsync reads both files per connection, so no handler needs it.
             stdinDigest: "pairstore:rsyncSecret",
@@ -193,7 +193,7 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
             kind: "script",
             name: "replication-inotify",
             phase: "base",
-            script: render("steps/replication-inotify.sh", {
+            script: render("replication/replication-inotify.sh", {
                 roots: shqList(roots), layout_dirs: DIRS_PER_DOMAIN, needed: inotifyWatchesNeeded(spec.domains.length),
             }),
         },
@@ -202,7 +202,7 @@ export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer:
         kind: "script",
         name: "replication-merge",
         phase: "merge",
-        script: render("steps/replication-merge.sh", { replicate: shq(`${LIB_DIR}/replicate`) }),
+        script: render("replication/replication-merge.sh", { replicate: shq(`${LIB_DIR}/replicate`) }),
     }];
     const activate: StepSpec[] = [
         serviceStep("lsyncd-service", "pairstore-lsyncd.service", [lsyncdConf, lsyncdUnit, replicate, wrapper, rsyncdConf], "restart", "activate"),
@@ -223,7 +223,7 @@ export function replicationVerifyStep(spec: ReplicationSettings, place: Replicat
         kind: "script",
         name: "replication-verify",
         phase: "activate",
-        script: render("steps/replication-verify.sh", {
+        script: render("replication/replication-verify.sh", {
             run_id: place.runId.replace(/[^A-Za-z0-9:. -]/g, ""),
             replicate: shq(`${LIB_DIR}/replicate`),
             ready_files: shqList(spec.domains.map((d) => readyFileOf(d.name))),

@@ -4,3 +4,4 @@
 DEST={{path}}
 src=$(read_stdin)
 install_file "$src" "$DEST" 600 || true
+#include nginx/nginx-activate.sh

@@ -1,3 +1,4 @@
+#include heartbeat/heartbeat-restart.sh
 # heartbeat's handler: it is started by the service monitor, not at boot, and
 # restarted here when its configuration changed (HASH) and it runs. Inside a
 # pair the peer's steps wait for this node's health gate: one node at a time.

@@ -1,0 +1,2 @@
+#include logs/log-mounts.sh
+#include logs/logs-retire.sh
