@@ -1,9 +1,8 @@
 // A valid two-pair stack, and helpers that break captured registrations in
 // the ways the policies must catch.
-import type { Registered, StackConfig } from "./capture";
+import { SECRET_SIG, SIG_KEY, type ProgramConfig as StackConfig, type Recorded as Registered } from "../engine/record";
 
-export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export { SECRET_SIG, SIG_KEY };
 
 /** A throwaway key: only its shape matters. */
 export const PRIVATE_KEY = [
@@ -117,6 +116,12 @@ export function shardDnsRecord(domain: string, assign: Record<string, string>, i
         outputs: {},
         additionalSecretOutputs: [],
         dependencies: [],
+        aliases: [],
+        deleteBeforeReplace: false,
+        retainOnDelete: false,
+        replaceOnChanges: [],
+        ignoreChanges: [],
+        at: 0,
     };
 }
 

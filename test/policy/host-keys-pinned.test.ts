@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { program } from "../../components/program";
-import { captureRegistrations, type Registered } from "./capture";
+import { recordProgram, type Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find, validConfig } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 
@@ -8,7 +8,7 @@ let unpinned: Registered[];
 beforeAll(async () => {
     // The real program, for a stack that opted out and left node b1 unpinned.
     const { config, secretKeys } = validConfig({ allowUnpinned: true, unpinned: ["b1"] });
-    unpinned = await captureRegistrations(program, config, secretKeys);
+    unpinned = await recordProgram(program, config, secretKeys, { stack: "policy" });
 });
 
 describe("host-keys-pinned", () => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { nofileLimits, sysctlSettings } from "../../policies/rules/kernel-guard-rails";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { validStack } from "./stack";

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { installSecretPathTracking, isSecretAt, secretPathsOfWire } from "../../policies/rules/secret-paths";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find, NODE, plain, PRIVATE_KEY, secret } from "./fixtures";
 import { messagesOf, policyProps, runPolicies } from "./policy-args";
 import { validStack } from "./stack";

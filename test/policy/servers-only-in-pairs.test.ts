@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { copyNode, find, NODE, PAIR, remove } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { validStack } from "./stack";

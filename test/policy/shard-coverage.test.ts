@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, shardDnsRecord, spread } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { dnsStack, validStack } from "./stack";

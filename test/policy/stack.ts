@@ -1,6 +1,6 @@
 // The valid stack, captured once per test file from the real program.
 import { program } from "../../components/program";
-import { captureRegistrations, type Registered } from "./capture";
+import { recordProgram, type Recorded as Registered } from "../engine/record";
 import { validConfig } from "./fixtures";
 
 let valid: Promise<Registered[]> | undefined;
@@ -9,7 +9,7 @@ let valid: Promise<Registered[]> | undefined;
 export function validStack(): Promise<Registered[]> {
     if (!valid) {
         const { config, secretKeys } = validConfig();
-        valid = captureRegistrations(program, config, secretKeys);
+        valid = recordProgram(program, config, secretKeys, { stack: "policy" });
     }
     return valid;
 }
@@ -20,7 +20,7 @@ let withDns: Promise<Registered[]> | undefined;
 export function dnsStack(): Promise<Registered[]> {
     if (!withDns) {
         const { config, secretKeys } = validConfig({ dns: true });
-        withDns = captureRegistrations(program, config, secretKeys);
+        withDns = recordProgram(program, config, secretKeys, { stack: "policy" });
     }
     return withDns;
 }
