@@ -16,7 +16,7 @@ export { isSecret, SECRET_SIG, SIG_KEY, unwrapSecrets, withoutSecrets } from "./
 /** One recorded registration. */
 export interface Recorded extends Registration {
     /** Inputs in wire form (secrets wrapped), typed loosely for tests to read. */
-    inputs: Record<string, any>;
+    inputs: any;
     /** Outputs as the engine stores them: a custom resource's state, a component's registerOutputs. */
     outputs: Record<string, any>;
     /** Milliseconds since the recording started, when it registered. */
@@ -36,13 +36,25 @@ export interface RecordOptions {
 
 /** Runs `program` with `config` and returns every registration in registration order, once all have finished. */
 export async function recordProgram(program: () => unknown, config: ProgramConfig, secretKeys: string[], opts: RecordOptions = {}): Promise<Recorded[]> {
-    return (await recordStack(program, config, secretKeys, opts)).records;
+    const recording = startRecording(config, secretKeys, opts);
+    await pulumi.runtime.runInPulumiStack(async () => program() as any);
+    await recording.settle();
+    return recording.records;
 }
 
-/** Like recordProgram, and also returns the stack outputs (what `program` returned). */
-export async function recordStack(
-    program: () => unknown, config: ProgramConfig, secretKeys: string[], opts: RecordOptions = {},
-): Promise<{ records: Recorded[]; outputs: any }> {
+/** A recording in progress: `records` fills as the program registers. */
+export interface Recording {
+    /** Every registration so far, in registration order. */
+    records: Recorded[];
+    /** Waits until every registration and registerOutputs call the program started has finished. */
+    settle(): Promise<void>;
+}
+
+/**
+ * Installs the recording monitor and the stack config, for a test that runs
+ * the program itself (to read the stack outputs, or to call it outside a stack).
+ */
+export function startRecording(config: ProgramConfig, secretKeys: string[], opts: RecordOptions = {}): Recording {
     const records: Recorded[] = [];
     const byUrn = new Map<string, Recorded>();
     const start = performance.now();
@@ -62,11 +74,14 @@ export async function recordStack(
         },
     });
     pulumi.runtime.setAllConfig(config, secretKeys);
-    const outputs = await pulumi.runtime.runInPulumiStack(async () => program() as any);
-    // Let every pending registration and registerOutputs call finish.
-    for (let i = 0; i < 5; i++) {
-        await waitForRPCs();
-        await new Promise((r) => setTimeout(r, 10));
-    }
-    return { records, outputs };
+    return {
+        records,
+        async settle() {
+            // Let every pending registration and registerOutputs call finish.
+            for (let i = 0; i < 5; i++) {
+                await waitForRPCs();
+                await new Promise((r) => setTimeout(r, 10));
+            }
+        },
+    };
 }
