@@ -23,7 +23,7 @@ export const LAB_DOMAINS = [
 /** Hosts' hard nofile limit is this machine's (20000), so the lab asks for less. */
 export const LAB_NOFILE = 16384;
 
-/** Packages the lab's base image caches so hosts install them offline (this issue's and the next ones'). */
+/** Packages the lab's base image caches so hosts install them offline: what the roles install, what the lab's tests and benchmarks use. */
 export const LAB_CACHE_PACKAGES = [...new Set([
     ...nodePackages({ extraPackages: [] }),
     "rsync", "lsyncd", "heartbeat", "build-essential", "libpcre2-dev", "zlib1g-dev", "curl", "bind9", "bind9-dnsutils",

@@ -1,5 +1,6 @@
-// A valid two-pair stack, and helpers that break captured registrations in
-// the ways the policies must catch.
+// The policy tests' valid two-pair stack (built with test/stack-config.ts, on
+// its own names and addresses: pairs p1/p2, nodes a1..d1, 10.0.0.0/24), and
+// helpers that break recorded registrations in the ways the policies must catch.
 import { SECRET_SIG, SIG_KEY, type ProgramConfig as StackConfig, type Recorded as Registered } from "../engine/record";
 
 import { programConfigOf, stackConfig, type StackNetworks } from "../stack-config";

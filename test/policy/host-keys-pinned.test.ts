@@ -1,3 +1,6 @@
+// The host-keys-pinned policy (policies/rules/host-keys-pinned.ts) on the real
+// program's registrations: an unpinned node's steps fail unless the policy
+// config opts out too; malformed keys fail; unknown keys wait for the update.
 import { beforeAll, describe, expect, it } from "vitest";
 import { program } from "../../components/program";
 import { recordProgram, type Recorded as Registered } from "../engine/record";

@@ -1,3 +1,6 @@
+// The pair-peers policy (policies/rules/pair-peers.ts): each node's peer
+// references (StorageNode args, lsyncd, rsyncd, replicate, heartbeat's ha.cf)
+// name the other node of its pair and nothing else.
 import { beforeAll, describe, expect, it } from "vitest";
 import { lsyncdTargets, PEER_REFERENCES, replicatePeer, rsyncdHostsAllow, stdinOf, type PeerReferenceSource } from "../../policies/rules/pair-peers";
 import type { Recorded as Registered } from "../engine/record";

@@ -1,3 +1,6 @@
+// The secrets-stay-secret policy (policies/rules/secrets-stay-secret.ts), and
+// how @pulumi/policy shows secrets to it: connections and secret steps pass,
+// a private key or a secret step's content in plain inputs fails.
 import { beforeAll, describe, expect, it } from "vitest";
 import { installSecretPathTracking, isSecretAt, secretPathsOfWire } from "../../policies/rules/secret-paths";
 import type { Recorded as Registered } from "../engine/record";

@@ -1,4 +1,5 @@
-// The valid stack, captured once per test file from the real program.
+// The valid stack, recorded once per test file from the real program
+// (test/engine/record.ts, stack "policy").
 import { program } from "../../components/program";
 import { recordProgram, type Recorded as Registered } from "../engine/record";
 import { validConfig } from "./fixtures";

@@ -1,5 +1,6 @@
-// A valid stack config that the unit tests mutate, one change per case, and
-// sandbox folders the step and replication tests run against.
+// A valid stack config that the unit tests mutate, one change per case (built
+// with test/stack-config.ts: pair-N, node-Na/b, 10.77.0.0/24), and sandbox
+// folders the step and replication tests run against.
 import { mkdirSync } from "fs";
 import * as path from "path";
 import { ConfigError, parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";

@@ -41,7 +41,7 @@ function bashSyntax(command: string): { code: number | null; stderr: string } {
 }
 
 describe("kernel role", () => {
-    test("the sysctl file carries the seed's values, one `key = value` line each", () => {
+    test("the sysctl file carries the reference deployment's values, one `key = value` line each", () => {
         const conf = renderSysctlConf(specOf().sysctl);
         for (const line of [
             "net.core.somaxconn = 2048",
@@ -57,7 +57,7 @@ describe("kernel role", () => {
         expect(conf).not.toContain("{{");
     });
 
-    test("overrides replace a seed value, add new keys, and null removes a key", () => {
+    test("overrides replace a reference-deployment value, add new keys, and null removes a key", () => {
         const conf = renderSysctlConf(specOf((c) => {
             c.sysctl = { "net.core.somaxconn": 4096, "vm.swappiness": 10, "kernel.pid_max": null };
         }).sysctl);

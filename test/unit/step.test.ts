@@ -1,4 +1,6 @@
-// The converge scripts, run for real with bash against a sandbox: temporary
+// The step layer (components/host/step.ts and files/steps/: the file step,
+// the service handler, ownership of renamed steps) and the kernel, logs and
+// data-folder steps built on it, run for real with bash against a sandbox: temporary
 // directories stand in for /etc, and commands that would touch the machine
 // (systemctl, mount, sysctl, ...) are bash functions that only log.
 import { spawnSync } from "child_process";
