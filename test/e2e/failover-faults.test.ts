@@ -1,4 +1,4 @@
-// Failover under the faults real networks have, on the lab hosts (issue 12):
+// Failover under the faults real networks have, on the lab hosts:
 // heartbeat's packets lost both ways and one way, the internal network cut
 // between the two nodes, a node cut off from its gateway, one client
 // flooding one node and then both, nginx killed and nginx stopped.

@@ -74,7 +74,7 @@ describeLab("failover inside a pair (heartbeat) on the lab hosts", () => {
             expect(await onHost(h.name, "systemctl is-enabled heartbeat.service || true")).toBe("disabled");
             expect(await onHost(h.name, "stat -c '%a %U' /etc/ha.d/authkeys")).toBe("600 root");
         }
-        // ha.cf: the seed's settings with the lab's timing, unicast to the peer on both paths, the two node names
+        // ha.cf: the reference deployment's settings with the lab's timing, unicast to the peer on both paths, the two node names
         const haCf = await onHost(A, "cat /etc/ha.d/ha.cf");
         for (const line of ["crm off", "keepalive 1", "deadtime 5", "warntime 3", "initdead 10", "udpport 670",
             `ucast eth0 ${host(B).mgmtIp}`, `ucast eth1 ${labHeartbeatAddress(12)}`, "auto_failback on", `node ${A}`, `node ${B}`]) {

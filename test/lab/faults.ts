@@ -3,7 +3,7 @@
 // `npm run bench:failover`.
 //
 // Faults are nftables tables inside a node's own network namespace (the
-// netns the lab made for it, see hosts.ts), each named pairstore_fault so a
+// netns the lab made for it, see hosts/network.ts), each named pairstore_fault so a
 // fault never touches pairstore's own tables and removing it is one command.
 // Every helper that applies a fault removes it in `finally`. Clients are
 // bounded in count and time, and talk only to lab addresses.
@@ -93,7 +93,7 @@ export async function withFault<T>(node: string, rules: FaultRules, fn: () => Pr
     }
 }
 
-/** The MAC of a lab node's interface (fixed by the lab: hosts.ts macFor). */
+/** The MAC of a lab node's interface (fixed by the lab: hosts/naming.ts macFor). */
 export function nodeMac(node: string, idx: 0 | 1): string {
     return macFor(node, idx);
 }
@@ -253,7 +253,7 @@ export const FLOOD_CLIENT = { name: "flood", address: `${PUBLIC_NET}.250` };
 
 /**
  * A network namespace with one address on the lab's public network, like a
- * client on the internet side of the gateway (idempotent). hosts.ts's
+ * client on the internet side of the gateway (idempotent). hosts/lifecycle.ts's
  * destroyAll removes it with the lab (its name follows the host netns naming).
  */
 export async function ensureClientNetns(): Promise<string> {

@@ -1,5 +1,5 @@
 /**
- * Smoke test for test/lab/hosts.ts: two real hosts, checks, reboot, power cut.
+ * Smoke test for test/lab/hosts: two real hosts, checks, reboot, power cut.
  *   npx tsx test/lab/smoke.ts            run (leaves node-1a and node-1b running)
  *   npx tsx test/lab/smoke.ts --destroy  destroyAll() (keeps the base and key caches)
  */

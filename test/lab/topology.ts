@@ -1,7 +1,8 @@
 // The lab cluster: two pairs of real Debian hosts on this machine, and the
 // stack config that describes them to pairstore.
 import { nodePackages } from "../../components/roles/packages/steps";
-import { configValue, type StackConfig } from "../engine/project";
+import type { StackConfig } from "../engine/project";
+import { pulumiConfigOf, stackConfig } from "../stack-config";
 import { MGMT_GATEWAY, MGMT_NET, MGMT_PREFIX, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
 
 /** The lab's stack name. */
@@ -22,7 +23,7 @@ export const LAB_DOMAINS = [
 /** Hosts' hard nofile limit is this machine's (20000), so the lab asks for less. */
 export const LAB_NOFILE = 16384;
 
-/** Packages the lab's base image caches so hosts install them offline (this issue's and the next ones'). */
+/** Packages the lab's base image caches so hosts install them offline: what the roles install, what the lab's tests and benchmarks use. */
 export const LAB_CACHE_PACKAGES = [...new Set([
     ...nodePackages({ extraPackages: [] }),
     "rsync", "lsyncd", "heartbeat", "build-essential", "libpcre2-dev", "zlib1g-dev", "curl", "bind9", "bind9-dnsutils",
@@ -110,39 +111,38 @@ export const LAB_SECRET_KEYS = ["sshPrivateKey", "secureLinkSecret", "dnsTsigSec
 
 /** The lab stack config, in the shape of `pulumi config --json`. */
 export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets, overrides: Record<string, unknown> = {}): StackConfig {
-    const values: Record<string, unknown> = {
-        domains: LAB_DOMAINS,
+    const stack = stackConfig({
+        networks: { ssh: MGMT_NET, internal: MGMT_NET, public: PUBLIC_NET, publicPrefix: PUBLIC_PREFIX, publicGateway: PUBLIC_GATEWAY, sshUser: "root" },
         pairs: LAB_PAIRS.map((p) => ({
             name: p.name,
             nodes: p.nodes.map((n) => ({
                 name: n.name,
-                ssh: { host: `${MGMT_NET}.${n.octet}`, user: "root", hostKey: hostKeys[n.name] },
-                publicIp: {
-                    address: `${PUBLIC_NET}.${n.octet}`, prefix: PUBLIC_PREFIX, interface: "eth1", gateway: PUBLIC_GATEWAY,
+                octet: n.octet,
+                hostKey: hostKeys[n.name],
+                extra: {
+                    virtualIps: [`${labVirtualIp(n.octet)}/${MGMT_PREFIX}`],
+                    // A second heartbeat path: a static address of the node on the public network.
+                    heartbeatPaths: [{ interface: "eth1", address: `${labHeartbeatAddress(n.octet)}/${PUBLIC_PREFIX}` }],
                 },
-                internalAddress: `${MGMT_NET}.${n.octet}`,
-                virtualIps: [`${labVirtualIp(n.octet)}/${MGMT_PREFIX}`],
-                // A second heartbeat path: a static address of the node on the public network.
-                heartbeatPaths: [{ interface: "eth1", address: `${labHeartbeatAddress(n.octet)}/${PUBLIC_PREFIX}` }],
             })),
         })),
-        nofile: LAB_NOFILE,
-        logs: { tmpfsSize: "64m", interval: "5min" },
-        // Hosts are offline: they get the tarball from the controller instead of nginx.org.
-        nginx: { sourceFile: secrets.nginxSourceFile },
-        uploaders: [`${LAB_CONTROLLER_IP}/32`],
-        dns: labDnsConfig(hostKeys[LAB_DNS.name]),
-        heartbeat: LAB_HEARTBEAT,
-        ...overrides,
-    };
-    const secretValues: Record<(typeof LAB_SECRET_KEYS)[number], string> = {
-        sshPrivateKey: secrets.privateKey,
-        secureLinkSecret: secrets.secureLinkSecret,
-        dnsTsigSecret: secrets.tsigSecret,
-        heartbeatAuthKey: secrets.heartbeatAuthKey,
-    };
-    const config: StackConfig = {};
-    for (const [k, v] of Object.entries(secretValues)) config[`pairstore:${k}`] = configValue(v, true);
-    for (const [k, v] of Object.entries(values)) config[`pairstore:${k}`] = configValue(v);
-    return config;
+        values: {
+            domains: LAB_DOMAINS,
+            nofile: LAB_NOFILE,
+            logs: { tmpfsSize: "64m", interval: "5min" },
+            // Hosts are offline: they get the tarball from the controller instead of nginx.org.
+            nginx: { sourceFile: secrets.nginxSourceFile },
+            uploaders: [`${LAB_CONTROLLER_IP}/32`],
+            dns: labDnsConfig(hostKeys[LAB_DNS.name]),
+            heartbeat: LAB_HEARTBEAT,
+            ...overrides,
+        },
+        secrets: {
+            sshPrivateKey: secrets.privateKey,
+            secureLinkSecret: secrets.secureLinkSecret,
+            dnsTsigSecret: secrets.tsigSecret,
+            heartbeatAuthKey: secrets.heartbeatAuthKey,
+        } satisfies Record<(typeof LAB_SECRET_KEYS)[number], string>,
+    });
+    return pulumiConfigOf(stack);
 }

@@ -1,9 +1,11 @@
-// A valid two-pair stack, and helpers that break captured registrations in
-// the ways the policies must catch.
-import type { Registered, StackConfig } from "./capture";
+// The policy tests' valid two-pair stack (built with test/stack-config.ts, on
+// its own names and addresses: pairs p1/p2, nodes a1..d1, 10.0.0.0/24), and
+// helpers that break recorded registrations in the ways the policies must catch.
+import { SECRET_SIG, SIG_KEY, type ProgramConfig as StackConfig, type Recorded as Registered } from "../engine/record";
 
-export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+import { programConfigOf, stackConfig, type StackNetworks } from "../stack-config";
+
+export { SECRET_SIG, SIG_KEY };
 
 /** A throwaway key: only its shape matters. */
 export const PRIVATE_KEY = [
@@ -15,14 +17,8 @@ export const PRIVATE_KEY = [
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc3Ou5Lmg3WUm0rMZ1tqU6s1nwl1q5Ff0mIxD0rDxYz";
 
-function node(name: string, last: number, opts: { hostKey?: boolean } = {}) {
-    return {
-        name,
-        ssh: { host: `10.0.0.${last}`, ...(opts.hostKey === false ? {} : { hostKey: HOST_KEY }) },
-        publicIp: { address: `203.0.113.${last}`, prefix: 24, interface: "eth1", gateway: "203.0.113.1" },
-        internalAddress: `10.1.0.${last}`,
-    };
-}
+/** The policy stack's own networks: SSH 10.0.0.0/24 (no ssh.user), internal 10.1.0.0/24, public 203.0.113.0/24. */
+const POLICY_NETWORKS: StackNetworks = { ssh: "10.0.0", internal: "10.1.0", public: "203.0.113", publicPrefix: 24, publicGateway: "203.0.113.1" };
 
 /** A TSIG secret: only its shape matters. */
 export const TSIG_SECRET = "cG9saWN5LXRlc3QtdHNpZy1zZWNyZXQtb2YtcGFpcnN0b3Jl";
@@ -33,23 +29,26 @@ export const DNS_CONFIG = { ttl: 3600, rfc2136: { server: "10.0.0.53", keyName: 
 /** Pairs p1 = (a1, b1) and p2 = (c1, d1), serving example.com; with `dns`, its shard records too. */
 export function validConfig(overrides: { unpinned?: string[]; allowUnpinned?: boolean; extra?: StackConfig; dns?: boolean } = {}): { config: StackConfig; secretKeys: string[] } {
     const pinned = (n: string) => !(overrides.unpinned ?? []).includes(n);
-    const pairs = [
-        { name: "p1", nodes: [node("a1", 11, { hostKey: pinned("a1") }), node("b1", 12, { hostKey: pinned("b1") })] },
-        { name: "p2", nodes: [node("c1", 21, { hostKey: pinned("c1") }), node("d1", 22, { hostKey: pinned("d1") })] },
-    ];
-    return {
-        config: {
-            "pairstore:domains": JSON.stringify([{ name: "example.com", internalPort: 8081 }]),
-            "pairstore:pairs": JSON.stringify(pairs),
-            "pairstore:sshPrivateKey": PRIVATE_KEY,
-            "pairstore:secureLinkSecret": "policy-test-secure-link-secret-0123456789",
-            "pairstore:heartbeatAuthKey": "policy-test-heartbeat-auth-key-0123456789",
-            ...(overrides.allowUnpinned ? { "pairstore:allowUnpinnedHostKeys": "true" } : {}),
-            ...(overrides.dns ? { "pairstore:dns": JSON.stringify(DNS_CONFIG), "pairstore:dnsTsigSecret": TSIG_SECRET } : {}),
-            ...(overrides.extra ?? {}),
+    const node = (name: string, octet: number) => ({ name, octet, hostKey: pinned(name) ? HOST_KEY : undefined });
+    const { config, secretKeys } = programConfigOf(stackConfig({
+        networks: POLICY_NETWORKS,
+        pairs: [
+            { name: "p1", nodes: [node("a1", 11), node("b1", 12)] },
+            { name: "p2", nodes: [node("c1", 21), node("d1", 22)] },
+        ],
+        values: {
+            domains: [{ name: "example.com", internalPort: 8081 }],
+            ...(overrides.allowUnpinned ? { allowUnpinnedHostKeys: "true" } : {}),
+            ...(overrides.dns ? { dns: DNS_CONFIG } : {}),
         },
-        secretKeys: ["pairstore:sshPrivateKey", "pairstore:secureLinkSecret", "pairstore:heartbeatAuthKey", ...(overrides.dns ? ["pairstore:dnsTsigSecret"] : [])],
-    };
+        secrets: {
+            sshPrivateKey: PRIVATE_KEY,
+            secureLinkSecret: "policy-test-secure-link-secret-0123456789",
+            heartbeatAuthKey: "policy-test-heartbeat-auth-key-0123456789",
+            ...(overrides.dns ? { dnsTsigSecret: TSIG_SECRET } : {}),
+        },
+    }));
+    return { config: { ...config, ...(overrides.extra ?? {}) }, secretKeys };
 }
 
 // ---- editing captured registrations ----
@@ -117,6 +116,12 @@ export function shardDnsRecord(domain: string, assign: Record<string, string>, i
         outputs: {},
         additionalSecretOutputs: [],
         dependencies: [],
+        aliases: [],
+        deleteBeforeReplace: false,
+        retainOnDelete: false,
+        replaceOnChanges: [],
+        ignoreChanges: [],
+        at: 0,
     };
 }
 

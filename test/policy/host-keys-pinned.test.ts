@@ -1,6 +1,9 @@
+// The host-keys-pinned policy (policies/rules/host-keys-pinned.ts) on the real
+// program's registrations: an unpinned node's steps fail unless the policy
+// config opts out too; malformed keys fail; unknown keys wait for the update.
 import { beforeAll, describe, expect, it } from "vitest";
 import { program } from "../../components/program";
-import { captureRegistrations, type Registered } from "./capture";
+import { recordProgram, type Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find, validConfig } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 
@@ -8,7 +11,7 @@ let unpinned: Registered[];
 beforeAll(async () => {
     // The real program, for a stack that opted out and left node b1 unpinned.
     const { config, secretKeys } = validConfig({ allowUnpinned: true, unpinned: ["b1"] });
-    unpinned = await captureRegistrations(program, config, secretKeys);
+    unpinned = await recordProgram(program, config, secretKeys, { stack: "policy" });
 });
 
 describe("host-keys-pinned", () => {

@@ -1,6 +1,9 @@
+// The kernel-guard-rails policy (policies/rules/kernel-guard-rails.ts): the
+// program's sysctl and nofile limits pass; tcp_tw_recycle enabled (by file or
+// script) and nofile out of bounds fail, naming the node.
 import { beforeAll, describe, expect, it } from "vitest";
 import { nofileLimits, sysctlSettings } from "../../policies/rules/kernel-guard-rails";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { validStack } from "./stack";

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "child_process";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find, plain } from "./fixtures";
 import { validStack } from "./stack";
 

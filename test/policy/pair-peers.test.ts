@@ -1,11 +1,14 @@
+// The pair-peers policy (policies/rules/pair-peers.ts): each node's peer
+// references (StorageNode args, lsyncd, rsyncd, replicate, heartbeat's ha.cf)
+// name the other node of its pair and nothing else.
 import { beforeAll, describe, expect, it } from "vitest";
 import { lsyncdTargets, PEER_REFERENCES, replicatePeer, rsyncdHostsAllow, stdinOf, type PeerReferenceSource } from "../../policies/rules/pair-peers";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find, NODE } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { validStack } from "./stack";
 import { program } from "../../components/program";
-import { captureRegistrations } from "./capture";
+import { recordProgram } from "../engine/record";
 import { validConfig } from "./fixtures";
 
 let stack: Registered[];
@@ -87,7 +90,7 @@ describe("pair-peers", () => {
         const pairs = JSON.parse(config["pairstore:pairs"]);
         pairs[0].nodes[0].heartbeatPaths = [{ interface: "eth1", address: "203.0.113.111/24" }];
         pairs[0].nodes[1].heartbeatPaths = [{ interface: "eth1", address: "203.0.113.112/24" }];
-        const rs = await captureRegistrations(program, { ...config, "pairstore:pairs": JSON.stringify(pairs) }, secretKeys);
+        const rs = await recordProgram(program, { ...config, "pairstore:pairs": JSON.stringify(pairs) }, secretKeys, { stack: "policy" });
         const a1 = find(rs, COMMAND, "a1-heartbeat-config");
         expect(a1.inputs.stdin).toMatch(/^ucast eth0 10\.1\.0\.12\nucast eth1 203\.0\.113\.112$/m);
         expect(await run(rs)).toEqual([]);

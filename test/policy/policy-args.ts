@@ -8,7 +8,7 @@ import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from
 import { ALL_POLICIES } from "../../policies/rules/all";
 import { resetObservations, type PairstorePolicy } from "../../policies/rules/model";
 import { installSecretPathTracking, type DeserializeModule } from "../../policies/rules/secret-paths";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 
 // The policy SDK's internals, from the pack's own node_modules (the copy the
 // pack runs with). Loading them does not start a policy pack.

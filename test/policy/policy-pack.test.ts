@@ -4,7 +4,7 @@ import { readFileSync } from "fs";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_POLICIES } from "../../policies/rules/all";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { COMMAND, find, NODE, PAIR, SIG_KEY, SECRET_SIG } from "./fixtures";
 import { runPolicies } from "./policy-args";
 import { dnsStack, validStack } from "./stack";

@@ -1,6 +1,9 @@
+// The secrets-stay-secret policy (policies/rules/secrets-stay-secret.ts), and
+// how @pulumi/policy shows secrets to it: connections and secret steps pass,
+// a private key or a secret step's content in plain inputs fails.
 import { beforeAll, describe, expect, it } from "vitest";
 import { installSecretPathTracking, isSecretAt, secretPathsOfWire } from "../../policies/rules/secret-paths";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, COMMAND, find, NODE, plain, PRIVATE_KEY, secret } from "./fixtures";
 import { messagesOf, policyProps, runPolicies } from "./policy-args";
 import { validStack } from "./stack";

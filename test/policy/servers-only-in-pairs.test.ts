@@ -1,5 +1,8 @@
+// The servers-only-in-pairs policy (policies/rules/servers-only-in-pairs.ts):
+// every StorageNode under a NodePair, two per pair; lone nodes, pairs of one
+// or three, and empty pairs fail.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { copyNode, find, NODE, PAIR, remove } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { validStack } from "./stack";

@@ -1,5 +1,8 @@
+// The shard-coverage policy (policies/rules/shard-coverage.ts): every shard of
+// every domain served by exactly one pair with its two public IPs, on the real
+// program's ShardDns and on hand-made ones (16 and 256 shards).
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Registered } from "./capture";
+import type { Recorded as Registered } from "../engine/record";
 import { clone, shardDnsRecord, spread } from "./fixtures";
 import { messagesOf, runPolicies } from "./policy-args";
 import { dnsStack, validStack } from "./stack";

@@ -1,6 +1,7 @@
-// The valid stack, captured once per test file from the real program.
+// The valid stack, recorded once per test file from the real program
+// (test/engine/record.ts, stack "policy").
 import { program } from "../../components/program";
-import { captureRegistrations, type Registered } from "./capture";
+import { recordProgram, type Recorded as Registered } from "../engine/record";
 import { validConfig } from "./fixtures";
 
 let valid: Promise<Registered[]> | undefined;
@@ -9,7 +10,7 @@ let valid: Promise<Registered[]> | undefined;
 export function validStack(): Promise<Registered[]> {
     if (!valid) {
         const { config, secretKeys } = validConfig();
-        valid = captureRegistrations(program, config, secretKeys);
+        valid = recordProgram(program, config, secretKeys, { stack: "policy" });
     }
     return valid;
 }
@@ -20,7 +21,7 @@ let withDns: Promise<Registered[]> | undefined;
 export function dnsStack(): Promise<Registered[]> {
     if (!withDns) {
         const { config, secretKeys } = validConfig({ dns: true });
-        withDns = captureRegistrations(program, config, secretKeys);
+        withDns = recordProgram(program, config, secretKeys, { stack: "policy" });
     }
     return withDns;
 }

@@ -425,7 +425,7 @@ describe("a valid config", () => {
         expect([s.publicPort, s.nofile, s.checkMode]).toEqual([8080, 65536, true]);
     });
 
-    test("sysctl overrides merge over the seed's values and null drops a key", () => {
+    test("sysctl overrides merge over the reference deployment's values and null drops a key", () => {
         const r = baseConfig();
         r.sysctl = { "net.core.somaxconn": 4096, "kernel.pid_max": null, "vm.swappiness": "10", "net.ipv4.tcp_rmem": "4096   87380  16777216" };
         const s = parseClusterConfig(r, baseFacts(r));

@@ -27,7 +27,7 @@ const SECRET = "c2VjcmV0LXRzaWcta2V5LWZvci1wYWlyc3RvcmUtdGVzdHM=";
 const bashSyntaxOk = (script: string) => spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
 
 describe("shard records", () => {
-    test("every shard gets its pair's two public IPs, alternating pairs as in the seed", () => {
+    test("every shard gets its pair's two public IPs, alternating pairs as in the reference deployment", () => {
         expect(args.shards.length).toBe(16);
         expect(args.shards[0]).toEqual({ shard: "0", pair: "pair-1", ips: ["198.51.100.11", "198.51.100.12"] });
         expect(args.shards[1]).toEqual({ shard: "1", pair: "pair-2", ips: ["198.51.100.13", "198.51.100.14"] });

@@ -1,8 +1,15 @@
-// A valid stack config that the unit tests mutate, one change per case, and
-// sandbox folders the step and replication tests run against.
+// A valid stack config that the unit tests mutate, one change per case (built
+// with test/stack-config.ts: pair-N, node-Na/b, 10.77.0.0/24), and sandbox
+// folders the step and replication tests run against.
 import { mkdirSync } from "fs";
 import * as path from "path";
 import { ConfigError, parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
+import { programConfigOf, stackConfig, stackNode, type StackNetworks } from "../stack-config";
+
+/** The fixture's networks: SSH 10.77.0.0/24 (as root), internal 10.78.0.0/24, public 198.51.100.0/24. */
+const UNIT_NETWORKS: StackNetworks = {
+    ssh: "10.77.0", internal: "10.78.0", public: "198.51.100", publicPrefix: 24, publicGateway: "198.51.100.1", sshUser: "root",
+};
 
 /** Pinned host keys of the fixture nodes (well-formed, not real). */
 export const HOST_KEYS = {
@@ -24,22 +31,18 @@ export const SECRET_KEYS = ["pairstore:sshPrivateKey", "pairstore:secureLinkSecr
 /** A fake private key: only its secrecy is tested, never its use. */
 export const FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS1rZXktZm9yLXBhaXJzdG9yZS11bml0LXRlc3Rz\n-----END OPENSSH PRIVATE KEY-----\n";
 
-function node(name: string, octet: number, hostKey?: string) {
-    return {
-        name,
-        ssh: { host: `10.77.0.${octet}`, user: "root", hostKey: hostKey ?? (HOST_KEYS as Record<string, string>)[name] },
-        publicIp: { address: `198.51.100.${octet}`, prefix: 24, interface: "eth1", gateway: "198.51.100.1" },
-        internalAddress: `10.78.0.${octet}`,
-    };
+/** Name, octet and host key of pair `p`'s node `n`. */
+function unitNode(p: number, n: number) {
+    const name = `node-${p}${n === 0 ? "a" : "b"}`;
+    const octet = 10 + 2 * (p - 1) + n + 1;
+    const hostKey = (HOST_KEYS as Record<string, string>)[name]
+        ?? `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${Buffer.from(name).toString("base64").replace(/=/g, "")}`;
+    return { name, octet, hostKey };
 }
 
 /** Node config for pair `p` (1-based), node `n` (0 or 1); up to 120 pairs fit the fixture's /24 networks. */
 export function nodeConfig(p: number, n: number) {
-    const name = `node-${p}${n === 0 ? "a" : "b"}`;
-    const octet = 10 + 2 * (p - 1) + n + 1;
-    const key = (HOST_KEYS as Record<string, string>)[name]
-        ?? `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${Buffer.from(name).toString("base64").replace(/=/g, "")}`;
-    return node(name, octet, key);
+    return stackNode(UNIT_NETWORKS, unitNode(p, n));
 }
 
 /** A valid raw config (the values `pulumi config` holds, already parsed) with two pairs and two domains. */
@@ -57,24 +60,25 @@ export function baseFacts(raw: RawConfig): ConfigFacts {
 
 /** A cluster config of `pairs` pairs (for the program test and the benchmark). */
 export function clusterConfig(pairs: number): RawConfig {
-    return {
-        domains: [
-            { name: "example.com", internalPort: 8081 },
-            { name: "example.org", internalPort: 8082 },
-        ],
-        pairs: Array.from({ length: pairs }, (_, i) => ({ name: `pair-${i + 1}`, nodes: [nodeConfig(i + 1, 0), nodeConfig(i + 1, 1)] })),
-    };
+    return stackConfig({
+        networks: UNIT_NETWORKS,
+        pairs: Array.from({ length: pairs }, (_, i) => ({ name: `pair-${i + 1}`, nodes: [unitNode(i + 1, 0), unitNode(i + 1, 1)] })),
+        values: {
+            domains: [
+                { name: "example.com", internalPort: 8081 },
+                { name: "example.org", internalPort: 8082 },
+            ],
+        },
+        secrets: {},
+    }).values;
 }
 
 /** The config map the Pulumi CLI hands the program (`pairstore:key` -> text, objects as JSON). */
 export function pulumiConfigMap(raw: RawConfig, privateKey = FAKE_PRIVATE_KEY): Record<string, string> {
-    const out: Record<string, string> = {
-        "pairstore:sshPrivateKey": privateKey,
-        "pairstore:secureLinkSecret": FAKE_SECURE_LINK_SECRET,
-        "pairstore:heartbeatAuthKey": FAKE_HEARTBEAT_AUTH_KEY,
-    };
-    for (const [k, v] of Object.entries(raw)) out[`pairstore:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    return out;
+    return programConfigOf({
+        values: raw,
+        secrets: { sshPrivateKey: privateKey, secureLinkSecret: FAKE_SECURE_LINK_SECRET, heartbeatAuthKey: FAKE_HEARTBEAT_AUTH_KEY },
+    }).config;
 }
 
 /** Parses a config and returns its problems (an empty list when it is valid). */

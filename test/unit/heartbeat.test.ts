@@ -1,4 +1,4 @@
-// heartbeat config, files and steps: the seed's ha.cf values by default,
+// heartbeat config, files and steps: the reference deployment's ha.cf values by default,
 // haresources with IPaddr_gw and virtual IPs, the authkey only as a secret,
 // the service monitor, and every bad value refused by key.
 import { spawn, spawnSync } from "child_process";

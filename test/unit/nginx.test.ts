@@ -34,7 +34,7 @@ const steps = (spec: ClusterSpec) => {
 };
 
 describe("nginx config keys", () => {
-    test("defaults: the pinned 1.22.1 with the seed's modules, sized for the host", () => {
+    test("defaults: the pinned 1.22.1 with the reference deployment's modules, sized for the host", () => {
         const { nginx, uploaders, secureLinkPrefix } = specOf();
         expect(nginx.version).toBe("1.22.1");
         expect(nginx.sha256).toBe("9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31");

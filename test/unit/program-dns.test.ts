@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, test } from "vitest";
 import { renderZoneInclude } from "../../components/roles/dns/steps";
 import { clusterConfig, pulumiConfigMap, SECRET_KEYS } from "./fixtures";
-import { isWireSecret, recordProgram, settle, unwrapSecrets, withoutSecrets, type Registered } from "./mocks";
+import { isSecret as isWireSecret, type Recorded as Registered, unwrapSecrets, withoutSecrets, startRecording } from "../engine/record";
 
 const BIND_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureKeyDns1AAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const TSIG = "c2VjcmV0LXRzaWcta2V5LWZvci1wYWlyc3RvcmUtdGVzdHM=";
@@ -25,10 +25,11 @@ const raw = {
 let records: Registered[];
 let outputs: any;
 beforeAll(async () => {
-    records = await recordProgram({ ...pulumiConfigMap(raw), "pairstore:dnsTsigSecret": TSIG }, [...SECRET_KEYS, "pairstore:dnsTsigSecret"]);
+    const recording = startRecording({ ...pulumiConfigMap(raw), "pairstore:dnsTsigSecret": TSIG }, [...SECRET_KEYS, "pairstore:dnsTsigSecret"]);
+    records = recording.records;
     const { program } = await import("../../components/program");
     outputs = await pulumi.runtime.runInPulumiStack(async () => program());
-    await settle();
+    await recording.settle();
 });
 
 const shardDns = () => records.filter((r) => r.type === "pairstore:index:ShardDns");

@@ -3,14 +3,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect, test } from "vitest";
 import { clusterConfig, pulumiConfigMap, SECRET_KEYS } from "./fixtures";
-import { recordProgram, settle } from "./mocks";
+import { startRecording } from "../engine/record";
 
 test("a ConfigError config registers no resource", async () => {
     const raw = clusterConfig(2);
     (raw.pairs as any[])[1].nodes.pop();
     (raw.domains as any[])[1].internalPort = 22;
     const config = { ...pulumiConfigMap(raw), "pairstore:nofiles": "1" };
-    const records = await recordProgram(config, SECRET_KEYS);
+    const recording = startRecording(config, SECRET_KEYS);
+    const records = recording.records;
     const { program } = await import("../../components/program");
     let err: unknown;
     try {
@@ -18,7 +19,7 @@ test("a ConfigError config registers no resource", async () => {
     } catch (e) {
         err = e;
     }
-    await settle();
+    await recording.settle();
     // program() rethrows the ConfigError as a RunError: the CLI prints the message without a stack trace.
     expect(pulumi.RunError.isInstance(err), String(err)).toBe(true);
     const message = (err as Error).message;
@@ -32,9 +33,10 @@ test("a ConfigError config registers no resource", async () => {
 
 test("a private key set in plain text is refused before anything is registered", async () => {
     const raw = clusterConfig(1);
-    const records = await recordProgram(pulumiConfigMap(raw), []);
+    const recording = startRecording(pulumiConfigMap(raw), []);
+    const records = recording.records;
     const { program } = await import("../../components/program");
     expect(() => program()).toThrow(/pairstore:sshPrivateKey is stored in plain text/);
-    await settle();
+    await recording.settle();
     expect(records).toEqual([]);
 });

@@ -3,16 +3,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect, test } from "vitest";
 import { clusterConfig, pulumiConfigMap, SECRET_KEYS } from "./fixtures";
-import { isWireSecret, recordProgram, settle, unwrapSecrets, withoutSecrets } from "./mocks";
+import { isSecret as isWireSecret, unwrapSecrets, withoutSecrets, startRecording } from "../engine/record";
 
 const SECRET = "rsync-secret-for-unit-tests";
 
 test("the rsync secret travels as a secret stdin of a step that logs nothing", async () => {
     const config = { ...pulumiConfigMap(clusterConfig(1)), "pairstore:rsyncSecret": SECRET };
-    const records = await recordProgram(config, [...SECRET_KEYS, "pairstore:rsyncSecret"]);
+    const recording = startRecording(config, [...SECRET_KEYS, "pairstore:rsyncSecret"]);
+    const records = recording.records;
     const { program } = await import("../../components/program");
     await pulumi.runtime.runInPulumiStack(async () => program());
-    await settle();
+    await recording.settle();
     const steps = records.filter((r) => r.name.endsWith("-rsync-secret"));
     expect(steps.map((s) => s.name)).toEqual(["node-1a-rsync-secret", "node-1b-rsync-secret"]);
     for (const s of steps) {

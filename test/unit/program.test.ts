@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { parseClusterConfig } from "../../components/config";
 import { renderSysctlConf } from "../../components/roles/kernel/steps";
 import { FAKE_PRIVATE_KEY, HOST_KEYS, clusterConfig, pulumiConfigMap, baseFacts, SECRET_KEYS } from "./fixtures";
-import { isWireSecret, recordProgram, settle, unwrapSecrets, withoutSecrets, type Registered } from "./mocks";
+import { isSecret as isWireSecret, type Recorded as Registered, unwrapSecrets, withoutSecrets, startRecording } from "../engine/record";
 
 const raw = { ...clusterConfig(2), nofile: 16384, sysctl: { "net.core.somaxconn": 4096 } };
 const spec = parseClusterConfig(raw, baseFacts(raw));
@@ -13,11 +13,12 @@ const spec = parseClusterConfig(raw, baseFacts(raw));
 let records: Registered[];
 let outputs: any;
 beforeAll(async () => {
-    records = await recordProgram(pulumiConfigMap(raw), SECRET_KEYS);
+    const recording = startRecording(pulumiConfigMap(raw), SECRET_KEYS);
+    records = recording.records;
     // Imported after the mocks, as the engine does.
     const { program } = await import("../../components/program");
     outputs = await pulumi.runtime.runInPulumiStack(async () => program());
-    await settle();
+    await recording.settle();
 });
 
 const ofType = (t: string) => records.filter((r) => r.type === t);

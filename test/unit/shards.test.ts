@@ -1,4 +1,4 @@
-// The shard plan: coverage, balance, the seed's two-pair alternation, minimal
+// The shard plan: coverage, balance, the reference deployment's two-pair alternation, minimal
 // growth by one pair, determinism, the config form, and checkPlan's messages.
 import { describe, expect, test } from "vitest";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
@@ -65,7 +65,7 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe("planShards", () => {
-    test("two pairs alternate as in the seed: 0 -> pair1, 1 -> pair2, 2 -> pair1, ...", () => {
+    test("two pairs alternate as in the reference deployment: 0 -> pair1, 1 -> pair2, 2 -> pair1, ...", () => {
         const plan = planShards(["pair1", "pair2"], 1);
         expect(plan.digits).toBe(1);
         expect(plan.shards.slice(0, 4)).toEqual([
@@ -102,7 +102,7 @@ describe("planShards", () => {
 });
 
 describe("growPlan", () => {
-    test("one pair to two gives the seed's alternation", () => {
+    test("one pair to two gives the reference deployment's alternation", () => {
         expect(growPlan(planShards(["pair1"], 1), "pair2")).toEqual(planShards(["pair1", "pair2"], 1));
         expect(growPlan(planShards(["pair1"], 2), "pair2")).toEqual(planShards(["pair1", "pair2"], 2));
     });

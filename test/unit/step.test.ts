@@ -1,58 +1,18 @@
-// The converge scripts, run for real with bash against a sandbox: temporary
+// The step layer (components/host/step.ts and files/steps/: the file step,
+// the service handler, ownership of renamed steps) and the data-folder steps
+// built on it, run for real with bash against a sandbox: temporary
 // directories stand in for /etc, and commands that would touch the machine
 // (systemctl, mount, sysctl, ...) are bash functions that only log.
-import { spawnSync } from "child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import * as path from "path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { fileStep, serviceStep, stepScript } from "../../components/step/step";
+import { describe, expect, test } from "vitest";
+import { fileStep, serviceStep } from "../../components/step/step";
 import { FILES_DIR, render, shq, shqList } from "../../components/step/template";
-import { kernelRole } from "../../components/roles/kernel/steps";
-import { logsRetireStep, logsRole } from "../../components/roles/logs/steps";
 import { INTERNAL_DIR, REPLICA_GROUP, REPLICA_MARKER, WEB_USER } from "../../components/lib/paths";
 import { layoutRoot } from "./fixtures";
+import { mode, run, sandbox, strays, useSandbox } from "./step-sandbox";
 
-let sandbox: string;
-beforeEach(() => {
-    sandbox = mkdtempSync(path.join(tmpdir(), "pairstore-converge-"));
-});
-afterEach(() => {
-    rmSync(sandbox, { recursive: true, force: true });
-});
-
-interface Run {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-    /** The script's last line: `changed` or `ok`. */
-    last: string;
-}
-
-/**
- * Runs a step body the way the host does (`bash -c <script>`, content on stdin).
- * `shims` become bash functions (exported through the environment, so they win
- * over the prelude's PATH); `subst` rewrites host paths into the sandbox.
- */
-function run(name: string, body: string, opts: {
-    check?: boolean; stdin?: string; shims?: Record<string, string>; subst?: Array<[string | RegExp, string]>; owner?: string; delete?: boolean;
-} = {}): Run {
-    let script = stepScript(name, body, { check: opts.check ?? false, owner: opts.owner, delete: opts.delete });
-    script = script.replace(/^STATE_DIR=.*$/m, `STATE_DIR=${shq(path.join(sandbox, "state"))}`);
-    for (const [from, to] of opts.subst ?? []) {
-        const before = script;
-        script = typeof from === "string" ? script.split(from).join(to) : script.replace(from, to);
-        expect(script, `substitution ${from} did not apply`).not.toBe(before);
-    }
-    const env: Record<string, string> = { ...process.env as Record<string, string>, SANDBOX: sandbox };
-    for (const [fn, code] of Object.entries(opts.shims ?? {})) env[`BASH_FUNC_${fn}%%`] = `() { ${code}\n}`;
-    const r = spawnSync("bash", ["-c", script], { input: opts.stdin ?? "", env, encoding: "utf8", timeout: 30_000 });
-    const lines = r.stdout.trim().split("\n");
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
-}
-
-const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
-const strays = (dir: string) => readdirSync(dir).filter((f) => f.includes(".pairstore."));
+useSandbox();
 
 describe("the file step (files/steps/file.sh)", () => {
     const content = "# managed\nkey = value with 'quotes' and $(not expanded) `either`\nlast line without newline";
@@ -211,135 +171,6 @@ describe("the service handler (files/steps/service.sh)", () => {
         expect(r.stdout).toContain("would: start demo.service");
         expect(calls().filter((c) => !c.startsWith("systemctl is-"))).toEqual([]);
         expect(existsSync(path.join(sandbox, "state", "handlers"))).toBe(false);
-    });
-});
-
-describe("the sysctl step (files/kernel/sysctl.sh) against a fake /proc/sys", () => {
-    // A fake /proc/sys: somaxconn accepts writes, pid_max "accepts" (exit 0) but keeps its value, tcp_tw_recycle is absent.
-    function fakeProc() {
-        const proc = path.join(sandbox, "proc", "sys");
-        for (const [k, v] of Object.entries({ "net/core/somaxconn": "128", "kernel/pid_max": "4194304", "net/ipv4/tcp_rmem": "4096\t131072\t6291456" })) {
-            mkdirSync(path.dirname(path.join(proc, k)), { recursive: true });
-            writeFileSync(path.join(proc, k), `${v}\n`);
-        }
-        return proc;
-    }
-    const shims = {
-        sysctl: `local kv=\${@: -1} k v
-            k=\${kv%%=*}; v=\${kv#*=}
-            echo "sysctl -w $k=$v" >> "$SANDBOX/calls"
-            [ "$k" = kernel.pid_max ] && return 0
-            printf '%s\\n' "$v" > "$SANDBOX/proc/sys/\${k//.//}"`,
-        modprobe: `echo "modprobe $*" >> "$SANDBOX/calls"`,
-    };
-    const conf = ["net.core.somaxconn = 2048", "kernel.pid_max = 65536", "net.ipv4.tcp_tw_recycle = 0", "net.ipv4.tcp_rmem = 4096 87380 8388608", ""].join("\n");
-
-    test("applies what the kernel takes, reports missing and refused keys by name, writes only accepted keys", () => {
-        fakeProc();
-        const step = kernelRole({ sysctl: { "net.core.somaxconn": "2048" }, nofile: 75000 }).find((s) => s.name === "sysctl")!;
-        const dest = path.join(sandbox, "sysctl.d", "60-pairstore.conf");
-        const subst: Array<[string | RegExp, string]> = [
-            [/^CONF=.*$/m, `CONF=${shq(dest)}`],
-            ["path=/proc/sys/", `path=${shq(path.join(sandbox, "proc", "sys"))}/`],
-        ];
-        const r = run("sysctl", step.script, { stdin: conf, shims, subst });
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toContain("changed: set net.core.somaxconn = 2048 (was 128)");
-        expect(r.stdout).toContain("changed: set net.ipv4.tcp_rmem = 4096 87380 8388608 (was 4096 131072 6291456)");
-        expect(r.stdout).toContain("sysctl: not in this kernel, not written: net.ipv4.tcp_tw_recycle");
-        expect(r.stdout).toContain("sysctl: refused by this host, not written: kernel.pid_max (wants 65536, stays 4194304)");
-        expect(r.last).toBe("changed");
-        const written = readFileSync(dest, "utf8");
-        expect(written).toContain("net.core.somaxconn = 2048\n");
-        expect(written).toContain("net.ipv4.tcp_rmem = 4096 87380 8388608\n");
-        expect(written).not.toContain("pid_max");
-        expect(written).not.toContain("tcp_tw_recycle");
-        expect(readFileSync(path.join(sandbox, "proc/sys/net/core/somaxconn"), "utf8").trim()).toBe("2048");
-
-        // second run: nothing to do, the refused key is remembered and still reported, not retried
-        rmSync(path.join(sandbox, "calls"), { force: true });
-        const again = run("sysctl", step.script, { stdin: conf, shims, subst });
-        expect(again.code, again.stderr).toBe(0);
-        expect(again.stdout).toContain("refused by this host, not written: kernel.pid_max");
-        expect(again.stdout).toContain("not in this kernel, not written: net.ipv4.tcp_tw_recycle");
-        expect(again.last).toBe("ok");
-        expect(existsSync(path.join(sandbox, "calls"))).toBe(false);
-
-        // drift by hand: check mode reports it and changes nothing; a normal run puts it back
-        writeFileSync(path.join(sandbox, "proc/sys/net/core/somaxconn"), "512\n");
-        const check = run("sysctl", step.script, { stdin: conf, shims, subst, check: true });
-        expect(check.stdout).toContain("would: set net.core.somaxconn = 2048 (now 512)");
-        expect(readFileSync(path.join(sandbox, "proc/sys/net/core/somaxconn"), "utf8").trim()).toBe("512");
-        expect(run("sysctl", step.script, { stdin: conf, shims, subst }).stdout).toContain("changed: set net.core.somaxconn = 2048 (was 512)");
-    });
-});
-
-describe("the log mounts step (files/logs/log-mounts.sh) against a sandbox fstab", () => {
-    // mount tools stand-ins: a "mounted" directory is one listed in $SANDBOX/mounted.
-    const shims = {
-        mount: `echo "mount $*" >> "$SANDBOX/calls"; echo "\${@: -1}" >> "$SANDBOX/mounted"`,
-        umount: `echo "umount $*" >> "$SANDBOX/calls"`,
-        mountpoint: `grep -qxF "\${@: -1}" "$SANDBOX/mounted" 2>/dev/null`,
-        findmnt: `local d=\${@: -1}
-            grep -qxF "$d" "$SANDBOX/mounted" 2>/dev/null || return 1
-            case "$*" in *FSTYPE*) echo tmpfs ;; *OPTIONS*) echo "rw,nosuid,nodev,noexec,size=65536k,mode=755" ;; esac`,
-        systemctl: `echo "systemctl $*" >> "$SANDBOX/calls"`,
-    };
-
-    test("writes one managed fstab block with the size, mounts each directory, then is ok", () => {
-        const fstab = path.join(sandbox, "fstab");
-        writeFileSync(fstab, "UUID=abc / ext4 defaults 0 1\n");
-        const dirs = [path.join(sandbox, "log", "image.example.com"), path.join(sandbox, "log", "image.example.org")];
-        const step = logsRole({ domains: [{ name: "example.com", internalPort: 8081 }, { name: "example.org", internalPort: 8082 }],
-            logs: { tmpfsSize: "64m", interval: "5min", keepDays: 14, processCommand: "/bin/true" } }).find((s) => s.name === "logs-mounts")!;
-        const subst: Array<[string | RegExp, string]> = [
-            ["/etc/fstab", fstab],
-            [/^DIRS=\(.*\)$/m, `DIRS=(${shqList(dirs)})`],
-        ];
-        const r = run("logs-mounts", step.script, { shims, subst });
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.last).toBe("changed");
-        const text = readFileSync(fstab, "utf8");
-        expect(text.startsWith("UUID=abc / ext4 defaults 0 1\n")).toBe(true);
-        for (const d of dirs) {
-            expect(text).toContain(`tmpfs ${d} tmpfs size=64m,mode=0755,nosuid,nodev,noexec 0 0`);
-            expect(existsSync(d)).toBe(true);
-            expect(r.stdout).toContain(`changed: mount tmpfs on ${d} (64m)`);
-        }
-        expect(text.match(/# BEGIN pairstore log tmpfs/g)).toHaveLength(1);
-
-        const again = run("logs-mounts", step.script, { shims, subst });
-        expect(again.code, again.stderr).toBe(0);
-        expect(again.stdout.trim()).toBe("ok");
-        expect(readFileSync(fstab, "utf8")).toBe(text);
-    });
-
-    test("logs-retire unmounts only the log directories no longer configured, and keeps their files", () => {
-        const root = path.join(sandbox, "log");
-        const kept = ["example.com", "example.org", "a.example", "b.example"].map((d) => path.join(root, `image.${d}`));
-        const gone = path.join(root, "image.old.example");
-        for (const d of [...kept, gone]) mkdirSync(d, { recursive: true });
-        writeFileSync(path.join(gone, "access.log"), "GET /x\n");
-        writeFileSync(path.join(sandbox, "mounted"), [...kept, gone, path.join(sandbox, "other")].join("\n") + "\n");
-        const retireShims = {
-            ...shims,
-            findmnt: `cat "$SANDBOX/mounted"`,
-            umount: `echo "umount $*" >> "$SANDBOX/calls"; grep -vxF "\${@: -1}" "$SANDBOX/mounted" > "$SANDBOX/m" || true; mv "$SANDBOX/m" "$SANDBOX/mounted"`,
-        };
-        const step = logsRetireStep({ domains: ["example.com", "example.org", "a.example", "b.example"].map((name) => ({ name, internalPort: 8081 })) });
-        const subst: Array<[string | RegExp, string]> = [
-            [/^DIRS=\(.*\)$/m, `DIRS=(${shqList(kept)})`],
-            ["/var/log/nginx", root],
-            ["/usr/local/lib/pairstore/rotate-logs", "true"],
-        ];
-        const check = run("logs-retire", step.script, { shims: retireShims, subst, check: true });
-        expect(check.stdout).toContain(`would: process and unmount ${gone} (no longer configured)`);
-        expect(existsSync(path.join(sandbox, "calls"))).toBe(false);
-        const r = run("logs-retire", step.script, { shims: retireShims, subst });
-        expect(r.code, r.stderr).toBe(0);
-        expect(readFileSync(path.join(sandbox, "calls"), "utf8")).toBe(`umount ${gone}\n`);
-        expect(readFileSync(path.join(`${gone}.retired`, "access.log"), "utf8")).toBe("GET /x\n");
-        expect(run("logs-retire", step.script, { shims: retireShims, subst }).stdout.trim()).toBe("ok");
     });
 });
 
