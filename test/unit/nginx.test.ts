@@ -190,7 +190,7 @@ describe("nginx sites role", () => {
         const onA = renderSite(spec, spec.domains[0], a, b, a.name);
         const onB = renderSite(spec, spec.domains[0], b, a, a.name);
         for (const text of [onA, onB]) {
-            expect(text).toContain(`upstream pairstore_upload_example_com {\n    server ${a.internalAddress}:8081 max_fails=1 fail_timeout=3s;\n    server ${b.internalAddress}:8081 backup;\n}`);
+            expect(text).toContain(`upstream pairstore_upload_example_com {\n    server ${a.internalAddress}:8081 max_fails=0;\n    server ${b.internalAddress}:8081 backup;\n}`);
             expect(text).toContain("proxy_next_upstream error timeout http_503;");
             expect(text).toContain(`Upload owner of the pair: ${a.name}.`);
         }
