@@ -9,22 +9,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "fs";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, test } from "vitest";
-import { ConfigError, DEFAULTS, parseClusterConfig, type ClusterSpec, type RawConfig } from "../../components/config";
+import { ConfigError, DEFAULTS, parseClusterConfig, type RawConfig } from "../../components/config";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
 import {
     heartbeatAuthKeyProblem, heartbeatPathsTo, heartbeatRole, renderAuthkeys, renderHaCf, renderHaresources, renderIpaddrGw,
     resourceArgs,
 } from "../../components/roles/heartbeat/steps";
 import { baseConfig, baseFacts, FAKE_HEARTBEAT_AUTH_KEY } from "./fixtures";
+import { failoverSpec, specOf, withHeartbeatPaths } from "./role-spec";
 
 /** node-1b's public IP as an IPaddr_gw argument. */
 const PUB_B = "198.51.100.12/24/eth1/198.51.100.255/198.51.100.1";
-
-function specOf(change: (c: RawConfig) => void = () => undefined): ClusterSpec {
-    const raw = baseConfig();
-    change(raw);
-    return parseClusterConfig(raw, baseFacts(raw));
-}
 
 function problemsOf(change: (c: RawConfig) => void): string[] {
     try {
@@ -269,15 +264,8 @@ esac`);
 });
 
 describe("failover: heartbeat paths, gateway check and duplicate addresses", () => {
-    const withPaths = (c: RawConfig) => {
-        (c.pairs as any)[0].nodes[0].heartbeatPaths = [{ interface: "eth1", address: "198.51.100.111/24" }];
-        (c.pairs as any)[0].nodes[1].heartbeatPaths = [{ interface: "eth1", address: "198.51.100.112/24" }];
-    };
-    const spec = specOf((c) => {
-        withPaths(c);
-        (c.pairs as any)[0].nodes[0].virtualIps = ["10.78.0.111/24"];
-        c.heartbeat = { keepalive: 1, warntime: 3, deadtime: 5, initdead: 10, serviceCheck: { interval: 1, failAfter: 2, recoverAfter: 2 } };
-    });
+    const withPaths = withHeartbeatPaths;
+    const spec = failoverSpec();
     const [a, b] = spec.pairs[0].nodes;
 
     test("defaults: no extra path, the gateway check on", () => {

@@ -6,24 +6,12 @@ import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { expect, it } from "vitest";
 import { POLICY_READ_STEPS } from "../../policies/rules/step-names";
-import { programConfig, loadProject } from "../engine/project";
-import { recordProgram } from "../engine/record";
-import { LAB_DNS, LAB_STACK, labConfig, labHosts } from "../lab/topology";
+import { recordLabStack } from "./lab-stack";
 
 const RULES = path.join(__dirname, "..", "..", "policies", "rules");
 
 it("every step a policy reads is registered for every storage node of the lab stack", async () => {
-    const keys = Object.fromEntries([...labHosts().map((h) => h.name), LAB_DNS.name].map((n) => [n, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden"]));
-    const stack = labConfig(keys, {
-        privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nnames\n-----END OPENSSH PRIVATE KEY-----\n",
-        secureLinkSecret: "names-secure-link-secret",
-        heartbeatAuthKey: "names-heartbeat-authkey",
-        nginxSourceFile: __filename,
-        tsigSecret: "bmFtZXM=",
-    });
-    const { config, secretKeys } = programConfig(loadProject(path.join(__dirname, "..", "..", "Pulumi.yaml")), LAB_STACK, stack);
-    const { program } = await import("../../components/program");
-    const regs = await recordProgram(program, config, secretKeys, { stack: LAB_STACK });
+    const regs = await recordLabStack();
     const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
     const nodes = regs.filter((r) => r.type === "pairstore:index:StorageNode").map((r) => nameOf(r.urn));
     const commands = new Set(regs.filter((r) => r.type === "command:remote:Command").map((r) => nameOf(r.urn)));

@@ -13,6 +13,21 @@ export function specOf(change: (c: RawConfig) => void = () => undefined): Cluste
     return parseClusterConfig(raw, baseFacts(raw));
 }
 
+/** Gives both nodes of the first pair a second heartbeat path on eth1 (the public network). */
+export function withHeartbeatPaths(c: RawConfig): void {
+    (c.pairs as any)[0].nodes[0].heartbeatPaths = [{ interface: "eth1", address: "198.51.100.111/24" }];
+    (c.pairs as any)[0].nodes[1].heartbeatPaths = [{ interface: "eth1", address: "198.51.100.112/24" }];
+}
+
+/** The failover tests' spec: heartbeat paths, a virtual IP on the first node, the lab's fast heartbeat timing. */
+export function failoverSpec(): ClusterSpec {
+    return specOf((c) => {
+        withHeartbeatPaths(c);
+        (c.pairs as any)[0].nodes[0].virtualIps = ["10.78.0.111/24"];
+        c.heartbeat = { keepalive: 1, warntime: 3, deadtime: 5, initdead: 10, serviceCheck: { interval: 1, failAfter: 2, recoverAfter: 2 } };
+    });
+}
+
 export function stepsOf(spec: ClusterSpec, pairIndex = 0, nodeIndex = 0): StepSpec[] {
     const { pairs, ...settings } = spec;
     const pair = pairs[pairIndex];

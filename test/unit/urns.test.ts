@@ -7,24 +7,12 @@
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { expect, it } from "vitest";
-import { programConfig, loadProject } from "../engine/project";
-import { recordProgram } from "../engine/record";
-import { LAB_DNS, LAB_STACK, labConfig, labHosts } from "../lab/topology";
+import { recordLabStack } from "./lab-stack";
 
 const GOLDEN = path.join(__dirname, "lab-urns.golden.txt");
 
 it("the lab stack registers exactly the golden list of URNs", async () => {
-    const keys = Object.fromEntries([...labHosts().map((h) => h.name), LAB_DNS.name].map((n) => [n, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden"]));
-    const stack = labConfig(keys, {
-        privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ngolden\n-----END OPENSSH PRIVATE KEY-----\n",
-        secureLinkSecret: "golden-secure-link-secret",
-        heartbeatAuthKey: "golden-heartbeat-authkey",
-        nginxSourceFile: __filename,
-        tsigSecret: "Z29sZGVu",
-    });
-    const { config, secretKeys } = programConfig(loadProject(path.join(__dirname, "..", "..", "Pulumi.yaml")), LAB_STACK, stack);
-    const { program } = await import("../../components/program");
-    const urns = (await recordProgram(program, config, secretKeys, { stack: LAB_STACK })).map((r) => r.urn).sort();
+    const urns = (await recordLabStack()).map((r) => r.urn).sort();
     if (process.env.UPDATE_GOLDEN || !existsSync(GOLDEN)) writeFileSync(GOLDEN, urns.join("\n") + "\n");
     const golden = readFileSync(GOLDEN, "utf8").trim().split("\n");
     expect(urns.filter((u) => !golden.includes(u)), "URNs the program registers that the golden list lacks (new or renamed resources)").toEqual([]);
