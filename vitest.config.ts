@@ -1,3 +1,4 @@
+// vitest: every test under test/, one file at a time (the end-to-end files share the lab hosts).
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({

@@ -45,17 +45,22 @@ export interface BuiltStack {
     secrets: Record<string, string>;
 }
 
+/** Host `octet` in `net`: "10.77.0" + 12 is 10.77.0.12; a /16 network "10.77" + 300 is 10.77.1.44 (clusters of more than 120 pairs). */
+export function hostIn(net: string, octet: number): string {
+    return net.split(".").length === 2 ? `${net}.${Math.floor(octet / 256)}.${octet % 256}` : `${net}.${octet}`;
+}
+
 /** A node's config (`pairstore:pairs[].nodes[]`). */
 export function stackNode(net: StackNetworks, n: StackNode) {
     return {
         name: n.name,
         ssh: {
-            host: `${net.ssh}.${n.octet}`,
+            host: hostIn(net.ssh, n.octet),
             ...(net.sshUser !== undefined ? { user: net.sshUser } : {}),
             ...(n.hostKey !== undefined ? { hostKey: n.hostKey } : {}),
         },
-        publicIp: { address: `${net.public}.${n.octet}`, prefix: net.publicPrefix, interface: "eth1", gateway: net.publicGateway },
-        internalAddress: `${net.internal}.${n.octet}`,
+        publicIp: { address: hostIn(net.public, n.octet), prefix: net.publicPrefix, interface: "eth1", gateway: net.publicGateway },
+        internalAddress: hostIn(net.internal, n.octet),
         ...(n.extra ?? {}),
     };
 }

@@ -1,8 +1,8 @@
-// Benchmark: the program's own cost of registering clusters of 1, 4, 16 and
-// 64 pairs under mocks (no SSH; mocks return inputs as outputs). Each size
+// Benchmark: the program's own cost of registering clusters of 1, 4, 16, 64,
+// 128 and 256 pairs under mocks (2 shard digits above 16 pairs) (no SSH; mocks return inputs as outputs). Each size
 // runs in a fresh child process, so peak memory is per size.
 //
-//   npx tsx test/bench/program.ts [--sizes 1,4,16,64] [--runs 3]
+//   npx tsx test/bench/program.ts [--sizes 1,4,16,64,128,256] [--runs 3] [--heap 8192]
 //   npm run bench:program
 //
 // Time is wall time from the start of program() until every registration is
@@ -12,9 +12,11 @@ import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
 import * as os from "os";
 import * as path from "path";
-import { arg } from "./args";
+import { arg, boundedArg } from "./args";
 
 const ROOT = path.join(__dirname, "..", "..");
+/** The children's V8 heap limit (MiB): `--heap`, default 8192. */
+const HEAP_MIB = boundedArg("heap", 8192, 512, 20_000);
 
 interface Sample {
     pairs: number;
@@ -93,14 +95,19 @@ function median(xs: number[]): number {
 
 function runChild(pairs: number): Sample {
     const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
-    const r = spawnSync(tsx, [__filename, "--child", String(pairs)], { cwd: ROOT, encoding: "utf8", timeout: 600_000 });
+    // The program's memory grows by some 25 MiB per pair: node's default heap runs out above ~100 pairs.
+    const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --max-old-space-size=${HEAP_MIB}`.trim() };
+    const r = spawnSync(tsx, [__filename, "--child", String(pairs)], { cwd: ROOT, encoding: "utf8", timeout: 600_000, env });
     const line = r.stdout.split("\n").find((l) => l.startsWith("BENCH "));
-    if (r.status !== 0 || !line) throw new Error(`bench child for ${pairs} pairs failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+    if (r.status !== 0 || !line) {
+        if (/heap out of memory/i.test(r.stderr)) throw new Error(`${pairs} pairs: out of memory with a ${HEAP_MIB} MiB heap (raise it with --heap)`);
+        throw new Error(`bench child for ${pairs} pairs failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+    }
     return JSON.parse(line.slice("BENCH ".length));
 }
 
 function parent() {
-    const sizes = arg("sizes", "1,4,16,64").split(",").map(Number);
+    const sizes = arg("sizes", "1,4,16,64,128,256").split(",").map(Number);
     const runs = Number(arg("runs", "3"));
     const argv = process.argv.slice(2).join(" ");
     const rows: Array<Sample & { runsMs: number[] }> = [];
@@ -117,7 +124,7 @@ function parent() {
     const cpu = os.cpus()[0]?.model ?? "unknown CPU";
     const out: string[] = [];
     out.push(`$ npx tsx test/bench/program.ts${argv ? ` ${argv}` : ""}`);
-    out.push(`node ${process.version}, ${os.cpus().length} x ${cpu}; median of ${runs} fresh child process(es) per size; mocks return inputs (no SSH)`);
+    out.push(`node ${process.version}, ${os.cpus().length} x ${cpu}; median of ${runs} fresh child process(es) per size, heap limit ${HEAP_MIB} MiB; mocks return inputs (no SSH)`);
     out.push("");
     const head = ["pairs", "resources", "steps", "time ms", "ms/resource", "ms/pair", "render ms", "RSS before MiB", "peak RSS MiB", "per-pair time vs 1 pair"];
     const base = rows.find((r) => r.pairs === Math.min(...sizes))!;

@@ -10,6 +10,10 @@ import { programConfigOf, stackConfig, stackNode, type StackNetworks } from "../
 const UNIT_NETWORKS: StackNetworks = {
     ssh: "10.77.0", internal: "10.78.0", public: "198.51.100", publicPrefix: 24, publicGateway: "198.51.100.1", sshUser: "root",
 };
+/** /16 networks for clusters of more than 120 pairs (bench:program). */
+const BIG_NETWORKS: StackNetworks = {
+    ssh: "10.77", internal: "10.78", public: "10.100", publicPrefix: 16, publicGateway: "10.100.0.1", sshUser: "root",
+};
 
 /** Pinned host keys of the fixture nodes (well-formed, not real). */
 export const HOST_KEYS = {
@@ -40,7 +44,7 @@ function unitNode(p: number, n: number) {
     return { name, octet, hostKey };
 }
 
-/** Node config for pair `p` (1-based), node `n` (0 or 1); up to 120 pairs fit the fixture's /24 networks. */
+/** Node config for pair `p` (1-based), node `n` (0 or 1) in the fixture's /24 networks (up to 120 pairs). */
 export function nodeConfig(p: number, n: number) {
     return stackNode(UNIT_NETWORKS, unitNode(p, n));
 }
@@ -61,13 +65,15 @@ export function baseFacts(raw: RawConfig): ConfigFacts {
 /** A cluster config of `pairs` pairs (for the program test and the benchmark). */
 export function clusterConfig(pairs: number): RawConfig {
     return stackConfig({
-        networks: UNIT_NETWORKS,
+        networks: pairs <= 120 ? UNIT_NETWORKS : BIG_NETWORKS,
         pairs: Array.from({ length: pairs }, (_, i) => ({ name: `pair-${i + 1}`, nodes: [unitNode(i + 1, 0), unitNode(i + 1, 1)] })),
         values: {
             domains: [
                 { name: "example.com", internalPort: 8081 },
                 { name: "example.org", internalPort: 8082 },
             ],
+            // 16 shards (one digit) cover at most 16 pairs
+            ...(pairs > 16 ? { shardDigits: 2 } : {}),
         },
         secrets: {},
     }).values;

@@ -1,12 +1,15 @@
 // Pulumi.yaml and the lab's stack config, checked the way the Pulumi CLI
-// checks them before it runs the program (test/engine/project.ts), and the
-// `pulumi config` calls the lab makes when it drives the real CLI.
+// checks them before it runs the program (test/engine/project.ts), the
+// `pulumi config` calls the lab makes when it drives the real CLI, and the
+// stack-config builder's large clusters (bench:program's sizes).
 import * as path from "path";
 import { describe, expect, test } from "vitest";
 import { REQUIRED_SECRETS } from "../../components/config";
 import { configValue, loadProject, programConfig, type StackConfig } from "../engine/project";
 import { pulumiConfigCalls } from "../lab/lab";
 import { LAB_DNS, LAB_SECRET_KEYS, labConfig, labHosts } from "../lab/topology";
+import { hostIn } from "../stack-config";
+import { clusterConfig, problemsOf } from "./fixtures";
 
 const project = loadProject(path.join(__dirname, "..", "..", "Pulumi.yaml"));
 
@@ -72,5 +75,19 @@ describe("the lab's pulumi config calls", () => {
         expect(calls).toContainEqual({ args: ["config", "set", "--stack", "lab", "--secret", "pairstore:sshPrivateKey"], stdin: "PRIVATE KEY" });
         expect(calls).toContainEqual({ args: ["config", "rm", "--stack", "lab", "pairstore:checkMode"] });
         for (const c of calls) expect(c.args.join(" ")).not.toContain("PRIVATE KEY");
+    });
+});
+
+describe("the stack-config builder at scale", () => {
+    test("a host number past 255 spills into the third octet of a /16 network", () => {
+        expect(hostIn("10.77.0", 12)).toBe("10.77.0.12");
+        expect(hostIn("10.77", 12)).toBe("10.77.0.12");
+        expect(hostIn("10.77", 300)).toBe("10.77.1.44");
+    });
+
+    test.each([16, 17, 120, 121, 256])("a fixture cluster of %i pairs is valid (two shard digits above 16 pairs)", (pairs) => {
+        const raw = clusterConfig(pairs);
+        expect(problemsOf(raw)).toEqual([]);
+        expect(raw.shardDigits).toBe(pairs > 16 ? 2 : undefined);
     });
 });
