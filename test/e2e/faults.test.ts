@@ -278,10 +278,11 @@ describeLab("faults: the data path keeps every file (lab hosts)", () => {
         await stopHost(B, { hard: true });
         try {
             expect((await httpRequest(url(A, COM, gone), { method: "DELETE" })).status).toBe(204);
-            // lsyncd saw the delete and recorded its tombstone; then A's lsyncd restarts (its queued replay is lost)
+            // lsyncd saw the delete and recorded its tombstone; then A's lsyncd restarts (its queued replay is lost).
+            // The tombstone can come 10-20 s late when B went down during a push (README: not covered yet).
             const tomb = `${rootOf(COM)}/${INTERNAL_DIR}/tombstones/${gone}`;
-            expect((await run(A, `for i in $(seq 60); do test -e ${tomb} && break; sleep 0.25; done; test -e ${tomb} && systemctl restart pairstore-lsyncd.service`)).code,
-                "A recorded the delete as a tombstone").toBe(0);
+            expect((await run(A, `for i in $(seq 240); do test -e ${tomb} && break; sleep 0.25; done; test -e ${tomb} && systemctl restart pairstore-lsyncd.service`)).code,
+                "A recorded the delete as a tombstone within 60 s").toBe(0);
         } finally {
             await startHost(host(B));
         }
