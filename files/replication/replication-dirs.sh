@@ -37,6 +37,11 @@ for r in "${ROOTS[@]}"; do
             install -d -o "$WEB_USER" -g "$WEB_USER" -m 755 "$r/$sub"
         fi
     done
+    # nginx records a DELETE's tombstone in these folders (root made some before)
+    if [ -d "$r/$INTERNAL/tombstones" ] && [ -n "$(find "$r/$INTERNAL/tombstones" -type d ! -user "$WEB_USER" -print -quit)" ] \
+        && change "give the tombstone folders of $r to $WEB_USER"; then
+        find "$r/$INTERNAL/tombstones" -type d ! -user "$WEB_USER" -exec chown "$WEB_USER:$WEB_USER" {} +
+    fi
     if [ ! -e "$r/$MARKER" ] && change "mark $r as a replica root ($MARKER)"; then
         touch "$r/$MARKER" && chown "$WEB_USER:$WEB_USER" "$r/$MARKER"
         recreated=1

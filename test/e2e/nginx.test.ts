@@ -183,7 +183,7 @@ describeLab("nginx on the lab hosts", () => {
         for (const node of ["node-1a", "node-2b"]) {
             const v = await onHost(node, "/usr/local/sbin/nginx -V 2>&1");
             expect(v).toContain("nginx version: nginx/1.22.1");
-            for (const flag of ["--with-http_dav_module", "--with-http_secure_link_module", "--without-http_autoindex_module",
+            for (const flag of ["--with-http_dav_module", "--with-http_secure_link_module", "--with-http_auth_request_module", "--without-http_autoindex_module",
                 "--without-http_ssi_module", "--without-http_fastcgi_module", "--pid-path=/run/nginx.pid"]) {
                 expect(v, node).toContain(flag);
             }

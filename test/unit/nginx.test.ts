@@ -40,7 +40,7 @@ describe("nginx config keys", () => {
         expect(nginx.sha256).toBe("9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31");
         expect(nginx.url).toBe("https://nginx.org/download/nginx-1.22.1.tar.gz");
         expect(nginx.sourceFile).toBeUndefined();
-        expect(nginx.configureFlags.slice(0, 2)).toEqual(["--with-http_dav_module", "--with-http_secure_link_module"]);
+        expect(nginx.configureFlags.slice(0, 3)).toEqual(["--with-http_dav_module", "--with-http_secure_link_module", "--with-http_auth_request_module"]);
         expect(nginx.configureFlags).toContain("--without-http_autoindex_module");
         expect(nginx.workerProcesses).toBe("auto");
         expect(nginx.workerConnections).toBe(4096);
@@ -74,14 +74,16 @@ describe("nginx config keys", () => {
         ["unknown version without checksum", (c) => { c.nginx = { version: "1.25.3" }; },
             ["pairstore:nginx.sha256 is missing for nginx 1.25.3", "sha256sum nginx-1.25.3.tar.gz"]],
         ["bad checksum", (c) => { c.nginx = { sha256: "abc" }; }, ["pairstore:nginx.sha256 must be 64 hex digits"]],
-        ["flag owned by pairstore", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--prefix=/opt"] }; },
-            ["pairstore:nginx.configureFlags[2] --prefix=/opt is set by pairstore", "remove it"]],
-        ["dav left out", (c) => { c.nginx = { configureFlags: ["--with-http_secure_link_module"] }; },
+        ["flag owned by pairstore", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--with-http_auth_request_module", "--prefix=/opt"] }; },
+            ["pairstore:nginx.configureFlags[3] --prefix=/opt is set by pairstore", "remove it"]],
+        ["auth_request left out", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module"] }; },
+            ["pairstore:nginx.configureFlags lacks --with-http_auth_request_module", "tombstone", "add it"]],
+        ["dav left out", (c) => { c.nginx = { configureFlags: ["--with-http_secure_link_module", "--with-http_auth_request_module"] }; },
             ["pairstore:nginx.configureFlags lacks --with-http_dav_module", "add it"]],
-        ["proxy removed", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--without-http_proxy_module"] }; },
+        ["proxy removed", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--with-http_auth_request_module", "--without-http_proxy_module"] }; },
             ["pairstore:nginx.configureFlags has --without-http_proxy_module", "fetched from the peer", "remove it"]],
-        ["not a flag", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "rm -rf /"] }; },
-            ["pairstore:nginx.configureFlags[2] \"rm -rf /\" is not a ./configure flag"]],
+        ["not a flag", (c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--with-http_auth_request_module", "rm -rf /"] }; },
+            ["pairstore:nginx.configureFlags[3] \"rm -rf /\" is not a ./configure flag"]],
         ["too many connections for nofile", (c) => { c.nofile = 4096; c.nginx = { workerConnections: 4096 }; },
             ["pairstore:nginx.workerConnections 4096 needs up to 8192 open files", "lower it to 2048 or raise pairstore:nofile"]],
         ["worker processes", (c) => { c.nginx = { workerProcesses: "many" }; }, ["pairstore:nginx.workerProcesses \"many\" must be auto"]],
@@ -116,7 +118,7 @@ describe("nginx build role", () => {
         expect(nginxBuildId(specOf((c) => { c.nginx = { workerConnections: 1024 }; c.publicPort = 8080; }))).toBe(base);
         expect(nginxBuildId(specOf((c) => { c.nginx = { sha256: "b".repeat(64) }; }))).not.toBe(base);
         expect(nginxBuildId(specOf((c) => { c.nginx = { version: "1.24.0", sha256: "b".repeat(64) }; }))).not.toBe(base);
-        expect(nginxBuildId(specOf((c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module"] }; }))).not.toBe(base);
+        expect(nginxBuildId(specOf((c) => { c.nginx = { configureFlags: ["--with-http_dav_module", "--with-http_secure_link_module", "--with-http_auth_request_module"] }; }))).not.toBe(base);
     });
 
     test("downloads on the host by default; a sourceFile is pushed with CopyToRemote first", () => {
@@ -180,8 +182,13 @@ describe("nginx sites role", () => {
         expect(internal).toContain("location = /.pairstore/health {");
         // temporary files on the files' own file system
         expect(internal).toContain("client_body_temp_path /srv/images/example.com/image/.pairstore/tmp/body;");
-        // the internal port forwards only DELETE/MOVE to the peer and PUTs to the upload owner, never a read
-        expect(internal.match(/proxy_pass /g)).toHaveLength(2);
+        // the internal port forwards only DELETE/MOVE to the peer and PUTs to the upload owner, never a read;
+        // the other two write tombstones on this node
+        expect(internal.match(/proxy_pass /g)).toHaveLength(4);
+        expect(internal.match(/proxy_pass http:\/\/127\.0\.0\.1:8081;/g)).toHaveLength(2);
+        // a DELETE or MOVE records its tombstone first, through a location only this node reaches
+        expect(internal).toContain("auth_request /.pairstore/tombstone;");
+        expect(internal).toMatch(/location \^~ \/\.pairstore\/tombstones\/ \{\n\s+allow 127\.0\.0\.1;\n\s+deny all;\n\s+alias \/srv\/images\/example\.com\/image\/\.pairstore\/tombstones\/;/);
         expect(internal).toContain(`proxy_pass http://${b.internalAddress}:8081$request_uri;`);
         expect(internal).toContain("proxy_pass http://pairstore_upload_example_com/.pairstore/store$pairstore_path;");
     });

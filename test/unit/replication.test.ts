@@ -197,6 +197,7 @@ describe("the lsyncd rsync wrapper (run for real, rsync replaced by a recorder)"
             .replace(/^REPLICA_GROUP=.*$/m, `REPLICA_GROUP=${opts.group ?? "no-such-group-here"}`)
             .replace(/^SETTLE=.*$/m, "SETTLE=0")
             .replace(/^REPLICATE=.*$/m, `REPLICATE=${sandbox}/replicate`)
+            .replace(/^WEB_USER=.*$/m, `WEB_USER=${execFileSync("id", ["-un"], { encoding: "utf8" }).trim()}`)
             .split("/usr/bin/rsync").join(`${sandbox}/rsync`);
         const file = path.join(sandbox, `lsyncd-rsync-${opts.group ?? "x"}`);
         writeFileSync(file, text, { mode: 0o755 });

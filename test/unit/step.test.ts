@@ -182,6 +182,8 @@ describe("the data folders' steps", () => {
         stat: `case "$2" in %U) echo ${WEB_USER} ;; %U:%G) echo ${WEB_USER}:${REPLICA_GROUP} ;; *) command stat "$@" ;; esac`,
         getent: "return 0",
         systemctl: "return 1",
+        // (the tombstone folders' owner: every folder here is root's)
+        find: `case "$*" in *"! -user ${WEB_USER}"*) ;; *) command find "$@" ;; esac`,
     };
 
     test("nginx-dirs and replication-dirs check the owner only: a root with the replica group is no drift", () => {

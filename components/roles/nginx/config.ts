@@ -74,6 +74,7 @@ export const NGINX_DEFAULTS = {
     configureFlags: [
         "--with-http_dav_module",
         "--with-http_secure_link_module",
+        "--with-http_auth_request_module",
         // left out: modules a static-file node never uses (the original deployment's choice, brought up to date)
         "--without-http_ssi_module",
         "--without-http_auth_basic_module",
@@ -124,6 +125,7 @@ export const NGINX_OWNED_FLAGS = [
 export const NGINX_REQUIRED_MODULES: ReadonlyArray<{ flag: string; why: string }> = [
     { flag: "--with-http_dav_module", why: "the internal port takes PUT/DELETE/MOVE" },
     { flag: "--with-http_secure_link_module", why: "the private prefix is served through secure_link" },
+    { flag: "--with-http_auth_request_module", why: "a DELETE or MOVE records its tombstone before the file goes" },
     { flag: "--without-http_proxy_module", why: "a missing file is fetched from the peer" },
     { flag: "--without-http_rewrite_module", why: "the sites use if/return (write-once, method checks)" },
     { flag: "--without-http_mirror_module", why: "DELETE and MOVE are forwarded to the peer" },

@@ -132,6 +132,7 @@ export function renderLsyncdWrapper(spec: ReplicationSettings, peer: NodeSpec): 
         settle: DELETE_SETTLE_SECONDS,
         peer_name: shq(peer.name),
         replicate: shq(`${LIB_DIR}/replicate`),
+        web_user: shq(WEB_USER),
     });
 }
 
