@@ -7,12 +7,16 @@
 //      what it lacks from its peer, never deleting or overwriting, so both
 //      disks hold the union before lsyncd is first enabled on the pair;
 //   4. the first node's, then the second node's "activate" steps (lsyncd,
-//      catch-up timer, replication health gate).
+//      catch-up timer, replication health gate, verify);
+//   5. when the pair takes shards from other pairs in this run, both nodes'
+//      "move" steps at once (moveShards: they copy and change nothing
+//      served), once the pairs they copy from have run their steps.
 // So a pair never changes both nodes at once, and lsyncd never starts on a
 // pair whose disks have not been merged.
 import * as pulumi from "@pulumi/pulumi";
 import type { PairSpec } from "./config";
 import type { NodeSettings, PairSecrets } from "./roles";
+import { NO_ROUTING, type PairRouting } from "./roles/moves/steps";
 import { StorageNode } from "./storage-node";
 
 /** Arguments of a NodePair (plain data, except the secrets). */
@@ -25,21 +29,26 @@ export interface NodePairArgs {
     secrets: PairSecrets;
     /** A value new to every run (see roles/index.ts NodePlace); kept out of the component's inputs. */
     runId: string;
+    /** Where the pair sends what it does not serve, and its shard moves in this run (roles/moves/steps.ts pairRouting); default none. */
+    routing?: PairRouting;
 }
 
 export class NodePair extends pulumi.ComponentResource {
     /** The two nodes, in config order. */
     public readonly nodes: [StorageNode, StorageNode];
-    /** The pair's last step: replication is active on both nodes. */
-    public readonly ready: pulumi.Resource[];
+    /** The pair's own steps are done: replication is active and verified on both nodes. */
+    public readonly served: pulumi.Resource[];
+    /** The pair's last steps: `served`, then the copies of the shards it takes (see moveShards). */
+    public ready: pulumi.Resource[];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { secrets, runId, ...plain } = args;
-        super("pairstore:index:NodePair", name, plain, opts);
+        const { secrets, runId, routing, ...plain } = args;
+        // routing stays out of the inputs: it lists every other pair (the inputs would grow with the square of the pairs)
+        super("pairstore:index:NodePair", name, { ...plain, incoming: routing?.incoming ?? [] }, opts);
         const [a, b] = args.pair.nodes;
         // The first node is the pair's upload owner: uploads are decided there while it is up and ready.
         const common = {
-            pair: args.pair.name, settings: args.settings, secrets, owner: a.name, runId,
+            pair: args.pair.name, settings: args.settings, secrets, owner: a.name, runId, routing: args.routing ?? NO_ROUTING,
         };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a }, { parent: this, dependsOn: [first.healthGate] });
@@ -49,7 +58,21 @@ export class NodePair extends pulumi.ComponentResource {
             after = second.runPhase(phase, after);
         }
         this.nodes = [first, second];
+        this.served = after;
         this.ready = after;
         this.registerOutputs({ nodes: [a.name, b.name] });
+    }
+
+    /**
+     * Registers both nodes' "move" steps (none without incoming shards), to run
+     * once the pair is served and `sources` (the pairs it copies from) are done;
+     * returns the new `ready`.
+     */
+    moveShards(sources: pulumi.Resource[]): pulumi.Resource[] {
+        const [first, second] = this.nodes;
+        const after = [...this.served, ...sources];
+        const copies = [first, second].flatMap((n) => n.runPhase("move", after)).filter((r) => !after.includes(r));
+        if (copies.length > 0) this.ready = copies;
+        return this.ready;
     }
 }

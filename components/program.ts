@@ -8,6 +8,7 @@ import { NodePair } from "./node-pair";
 import type { PairSecrets } from "./roles";
 import { ShardDns } from "./shard-dns";
 import { planToConfig, SHARDS_KEY } from "./lib/shards";
+import { pairRouting } from "./roles/moves/steps";
 
 // Not in the SDK's typings, but exported by its runtime: tells whether a key was set with --secret.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -54,19 +55,31 @@ export function program() {
     const runId = `${new Date().toISOString()} ${randomBytes(4).toString("hex")}`;
     const nodePairs = new Map<string, NodePair>();
     for (const pair of pairs) {
-        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, secrets, runId }));
+        const routing = pairRouting(shards, pairs, pair.name);
+        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, secrets, runId, routing }));
+    }
+    // A pair taking shards copies them once the pairs it copies from have let it read (their allow lists).
+    for (const [name, pair] of nodePairs) {
+        const from = [...new Set(shards.moves.filter((m) => m.to === name).map((m) => m.from))];
+        if (from.length > 0) pair.moveShards(from.flatMap((f) => nodePairs.get(f)!.served));
     }
     const shardPlan = planToConfig(shards.plan);
-    if (shards.added.length > 0 || !shards.pinned) {
+    const pin = `pulumi config set ${SHARDS_KEY} '${JSON.stringify(shardPlan)}'`;
+    if (shards.moves.length > 0) {
+        const moved = shards.moves.map((m) => `${m.shard} (${m.from} -> ${m.to})`).join(", ");
+        pulumi.log.warn(`shards moving with their files: ${moved}. The pairs taking them copy their files before their DNS records change, ` +
+            `and read a file they lack from the old pair. Every apply until the plan is pinned copies again what reached the old pair meanwhile; ` +
+            `once the DNS TTL has passed, apply once more, then pin the plan in force: ${pin}` +
+            (shards.retired.length > 0 ? ` (then remove ${shards.retired.join(", ")} from ${NAMESPACE}:pairs and apply)` : ""));
+    } else if (shards.added.length > 0 || !shards.pinned) {
         const why = shards.added.length > 0 ? `pair${shards.added.length > 1 ? "s" : ""} ${shards.added.join(", ")} got shards` : "no shard plan is pinned yet";
-        pulumi.log.warn(`${why}: pin the plan in force (stack output shardPlan) so the next change grows from it: ` +
-            `pulumi config set ${SHARDS_KEY} '${JSON.stringify(shardPlan)}'`);
+        pulumi.log.warn(`${why}: pin the plan in force (stack output shardPlan) so the next change grows from it: ${pin}`);
     }
 
     const shardDns: ShardDns[] = [];
     if (dns) {
         const tsigSecret = dns.rfc2136 ? config.requireSecret("dnsTsigSecret") : undefined;
-        // A shard is published once the pairs serving it are provisioned.
+        // A shard is published once the pairs serving it are provisioned (and hold its files).
         const serving = [...new Set(shards.plan.shards.map((s) => s.pair))].map((p) => nodePairs.get(p)!).filter(Boolean);
         for (const d of dns.domains) {
             shardDns.push(new ShardDns(d.domain, { domain: d.domain, ttl: d.ttl, shards: shardRecords(shards.plan, pairs, d.domain) }, {
@@ -88,6 +101,8 @@ export function program() {
         // The plan in force, in the form of pairstore:shards: pin it with `pulumi config set pairstore:shards '<this as JSON>'`.
         shardPlan,
         shardDigits: shards.digits,
+        // Shards this run moves (pinned plan -> plan in force); empty once the plan in force is pinned.
+        shardMoves: shards.moves,
         dns: dns?.domains.map((d) => ({
             domain: d.domain,
             zone: d.zone,

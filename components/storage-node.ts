@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec } from "./config";
 import { sshConnection, stepCommand, type StepPhase, type StepSpec } from "./step/step";
 import { nodeSteps, type NodeSettings, type PairSecrets } from "./roles";
+import type { PairRouting } from "./roles/moves/steps";
 
 /** Arguments of a StorageNode (plain data, except the secrets). */
 export interface StorageNodeArgs {
@@ -21,6 +22,8 @@ export interface StorageNodeArgs {
     owner: string;
     /** A value new to every run; kept out of the component's inputs (see roles/index.ts NodePlace). */
     runId: string;
+    /** Where the node's pair sends what it does not serve, and its shard moves (see roles/index.ts NodePlace). */
+    routing: PairRouting;
 }
 
 type StepResource = command.remote.Command | command.remote.CopyToRemote;
@@ -44,8 +47,9 @@ export class StorageNode extends pulumi.ComponentResource {
      * run when NodePair calls `runPhase`.
      */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { secrets, runId, ...plain } = args;
-        super("pairstore:index:StorageNode", name, plain, opts);
+        const { secrets, runId, routing, ...plain } = args;
+        // routing stays out of the inputs: it lists every other pair (the inputs would grow with the square of the pairs)
+        super("pairstore:index:StorageNode", name, { ...plain, incoming: routing.incoming }, opts);
         const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret } = secrets;
         this.nodeName = args.node.name;
         this.resourceName = name;
@@ -58,7 +62,7 @@ export class StorageNode extends pulumi.ComponentResource {
             secureLinkSecret,
             heartbeatAuthKey,
             rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
-        }, { owner: args.owner, runId });
+        }, { owner: args.owner, runId, routing: args.routing });
         this.pending = steps.filter((s) => s.phase !== "base");
         // The base phase ends with the health gate, a script step.
         this.healthGate = this.chain(steps.filter((s) => s.phase === "base"), previous) as command.remote.Command;

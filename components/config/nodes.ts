@@ -3,7 +3,7 @@
 // heartbeat paths) and the checks across them (unique names and addresses,
 // peers on one subnet, ports not taken twice).
 import { broadcastOf, formatIPv4, networkOf, parseIPv4, sameSubnet } from "../lib/net";
-import { HOSTNAME, IFACE, NAMESPACE, int, list, obj, port, str, unknownFields } from "./readers";
+import { HOSTNAME, IFACE, NAMESPACE, bool, int, list, obj, port, str, unknownFields } from "./readers";
 
 /** How to reach a node over SSH. */
 export interface SshSpec {
@@ -79,6 +79,8 @@ export interface PairSpec {
     name: string;
     /** Exactly two nodes, first one is provisioned first. */
     nodes: [NodeSpec, NodeSpec];
+    /** The pair gives its shards (with their files) to the other pairs; it may leave the config once the pinned plan gives it none. Default false. */
+    retire: boolean;
 }
 
 /** A domain whose files the cluster stores and serves. */
@@ -156,10 +158,11 @@ export function parsePairs(value: unknown, k: string, allowUnpinned: boolean, ba
             bad(`${at} (${name}) has ${nodes.length} node${nodes.length === 1 ? "" : "s"}; a pair has exactly two: ` +
                 (nodes.length < 2 ? "add its peer node" : "move the extra nodes into a pair of their own"));
         }
-        unknownFields(o, ["name", "nodes"], at, bad);
+        unknownFields(o, ["name", "nodes", "retire"], at, bad);
+        const retire = bool(o.retire, `${at}.retire`, false, bad);
         const parsed = nodes.map((n, j) => parseNode(n, `${at}.nodes[${j}]`, allowUnpinned, bad));
         if (parsed.length === 2) checkPeers(parsed[0], parsed[1], at, bad);
-        return { name, nodes: parsed as [NodeSpec, NodeSpec] };
+        return { name, nodes: parsed as [NodeSpec, NodeSpec], retire };
     });
     if (nodeCount % 2 === 1) {
         bad(`${k} has ${nodeCount} nodes, an odd number; servers are added in pairs: add a node or remove one`);

@@ -1,6 +1,6 @@
 // The shard plan in the stack config: `pairstore:shardDigits` and
 // `pairstore:shards` (the pinned plan) -> the plan in force for the pairs.
-import { planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "../lib/shards";
+import { movedShards, planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "../lib/shards";
 import type { PairSpec } from "./nodes";
 import { NAMESPACE, int } from "./readers";
 
@@ -10,6 +10,10 @@ export interface ShardSpec {
     plan: ShardPlan;
     /** Pairs that got shards in this run (pin the plan when not empty). */
     added: string[];
+    /** Pairs marked retire: true that gave their shards away in this run (pin the plan when not empty). */
+    retired: string[];
+    /** Shards this run moves from one pair to another (pinned plan -> plan in force), sorted by shard. */
+    moves: { shard: string; from: string; to: string }[];
     /** True when `pairstore:shards` pinned a plan. */
     pinned: boolean;
 }
@@ -23,7 +27,7 @@ export function parseShards(rawDigits: unknown, rawShards: unknown, pairs: PairS
     if (digitsNum === 1 || digitsNum === 2) digits = digitsNum;
     else bad(`${key("shardDigits")} ${digitsNum} must be 1 (16 shards 0..f) or 2 (256 shards 00..ff)`);
     const names = pairs.map((p) => p.name).filter((n) => n !== "");
-    const empty: ShardSpec = { digits, plan: { digits, shards: [] }, added: [], pinned: rawShards !== undefined };
+    const empty: ShardSpec = { digits, plan: { digits, shards: [] }, added: [], retired: [], moves: [], pinned: rawShards !== undefined };
     if (names.length === 0 || new Set(names).size !== names.length) return empty; // reported by parsePairs
     try {
         let pinned: ShardPlan | undefined;
@@ -32,8 +36,12 @@ export function parseShards(rawDigits: unknown, rawShards: unknown, pairs: PairS
             const value = typeof rawShards === "string" ? JSON.parse(rawShards) : rawShards;
             pinned = planFromConfig(value, key("shards"));
         }
-        const { plan, added } = resolvePlan(pinned, names, digits);
-        return { digits, plan, added, pinned: pinned !== undefined };
+        const retiring = pairs.filter((p) => p.retire).map((p) => p.name);
+        const { plan, added, retired } = resolvePlan(pinned, names, digits, retiring);
+        const moves = pinned === undefined ? [] : movedShards(pinned, plan)
+            .filter((m) => m.from !== undefined && m.to !== undefined)
+            .map((m) => ({ shard: m.shard, from: m.from!, to: m.to! }));
+        return { digits, plan, added, retired, moves, pinned: pinned !== undefined };
     } catch (e) {
         if (e instanceof ShardPlanError) e.problems.forEach((p) => bad(p));
         else if (e instanceof SyntaxError) bad(`${key("shards")} is not valid JSON: map each pair name to its shards, for example {"pair-1": "0 2 4 6 8 a c e", "pair-2": "1 3 5 7 9 b d f"}`);

@@ -20,8 +20,11 @@
 //     fewest shards that leave every pair with floor or ceil of shards/pairs;
 //     planShards for N+1 pairs would move far more. resolvePlan does this for
 //     every pair in config that the pinned plan lacks.
-//   - shrinking and changing the digit count are not automatic: edit the
-//     pinned plan (and move the files) by hand.
+//   - a pair marked `retire: true` gives its shards to the others with
+//     shrinkPlan (only its shards move); once the pinned plan gives it none,
+//     it can leave the config. Changing the digit count is not automatic.
+//   - movedShards(pinned, in force) are the shards a run moves: the pairs
+//     taking them copy their files before their DNS records change.
 //
 // A plan is plain data `{ digits, shards: [{ shard, pair }] }` sorted by
 // shard, so it can be a component arg, a stack output and a policy input.
@@ -122,6 +125,29 @@ export function growPlan(current: ShardPlan, newPair: string): ShardPlan {
         turn++;
     }
     return sortPlan({ digits: current.digits, shards: [...owner].map(([shard, pair]) => ({ shard, pair })) });
+}
+
+/**
+ * The plan after `leaving` gives up its shards: each goes to the remaining
+ * pair serving fewest shards (ties: the pair appearing first), so only the
+ * leaving pair's shards move and the others stay within floor or ceil of
+ * shards/pairs when they were before. Deterministic; throws ShardPlanError.
+ */
+export function shrinkPlan(current: ShardPlan, leaving: string): ShardPlan {
+    const existing = pairsOf(current);
+    const problems = checkPlan(current, existing);
+    if (problems.length > 0) throw new ShardPlanError(problems.map((p) => `current plan: ${p}`));
+    if (!existing.includes(leaving)) throw new ShardPlanError([`pair ${q(leaving)} serves no shard in the current plan: nothing to give away`]);
+    const rest = existing.filter((p) => p !== leaving);
+    if (rest.length === 0) throw new ShardPlanError([`pair ${q(leaving)} is the only pair serving shards: keep at least one pair that does not retire`]);
+    const count = new Map(rest.map((p) => [p, current.shards.filter((s) => s.pair === p).length]));
+    const shards = sortPlan(current).shards.map((s) => {
+        if (s.pair !== leaving) return s;
+        const to = rest.reduce((best, p) => (count.get(p)! < count.get(best)! ? p : best), rest[0]);
+        count.set(to, count.get(to)! + 1);
+        return { shard: s.shard, pair: to };
+    });
+    return { digits: current.digits, shards };
 }
 
 /** The shards whose pair differs between two plans (missing on one side = undefined), sorted by shard. */
@@ -246,15 +272,21 @@ export function planFromConfig(value: unknown, key: string = SHARDS_KEY): ShardP
 /**
  * The plan in force for a cluster: `pinned` (from `pairstore:shards`) grown
  * by every pair of `pairNames` it lacks, in config order; without a pinned
- * plan, planShards. `added` names the pairs grown in: when it is not empty,
- * pin the returned plan (planToConfig) so the next change grows from it.
+ * plan, planShards. Pairs in `retiring` give their shards away (shrinkPlan)
+ * and get none. `added` and `retired` name the pairs grown in and shrunk
+ * away: when either is not empty, pin the returned plan (planToConfig)
+ * once its moves are done, so the next change starts from it.
  * Throws ShardPlanError when the pinned plan is broken, uses a pair no
  * longer in config, or has other digits than the cluster.
  */
-export function resolvePlan(pinned: ShardPlan | undefined, pairNames: string[], digits: ShardDigits): { plan: ShardPlan; added: string[] } {
+export function resolvePlan(
+    pinned: ShardPlan | undefined, pairNames: string[], digits: ShardDigits, retiring: string[] = [],
+): { plan: ShardPlan; added: string[]; retired: string[] } {
     checkDigitsArg(digits);
     checkPairNames(pairNames, "pairNames", 16 ** digits);
-    if (pinned === undefined) return { plan: planShards(pairNames, digits), added: [] };
+    const staying = pairNames.filter((p) => !retiring.includes(p));
+    if (staying.length === 0) throw new ShardPlanError([`every pair retires: keep at least one pair without retire: true to serve the shards`]);
+    if (pinned === undefined) return { plan: planShards(staying, digits), added: [], retired: [] };
     if (pinned.digits !== digits) {
         throw new ShardPlanError([`${SHARDS_KEY} has ${pinned.digits}-digit shards but the cluster uses ${digits}: changing the shard digits moves files; write a new plan by hand`]);
     }
@@ -262,11 +294,16 @@ export function resolvePlan(pinned: ShardPlan | undefined, pairNames: string[], 
     const gone = inPlan.filter((p) => !pairNames.includes(p));
     // Coverage first (pairs in config order), then one problem per removed pair.
     const problems = checkPlan(pinned, [...pairNames.filter((p) => inPlan.includes(p)), ...gone]);
-    for (const p of gone) problems.push(`${SHARDS_KEY} gives shards to pair ${q(p)}, which is not in the cluster's pairs: move its shards to other pairs in ${SHARDS_KEY} first`);
+    for (const p of gone) {
+        problems.push(`${SHARDS_KEY} gives shards to pair ${q(p)}, which is not in the cluster's pairs: put it back and set retire: true on it, ` +
+            `apply (its shards move to the other pairs with their files), pin the new plan, then remove it`);
+    }
     if (problems.length > 0) throw new ShardPlanError(problems.map((p) => p.startsWith(SHARDS_KEY) ? p : `${SHARDS_KEY}: ${p}`));
-    const added = pairNames.filter((p) => !inPlan.includes(p));
-    const plan = added.reduce((plan, p) => growPlan(plan, p), sortPlan(pinned));
-    return { plan, added };
+    const added = staying.filter((p) => !inPlan.includes(p));
+    const retired = retiring.filter((p) => inPlan.includes(p));
+    let plan = added.reduce((plan, p) => growPlan(plan, p), sortPlan(pinned));
+    plan = retired.reduce((plan, p) => shrinkPlan(plan, p), plan);
+    return { plan, added, retired };
 }
 
 /** A copy of the plan sorted by shard. */

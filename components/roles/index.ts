@@ -10,6 +10,7 @@ import { kernelGate, kernelRole } from "./kernel/steps";
 import { logsGate, logsRetireStep, logsRole } from "./logs/steps";
 import { nginxBuildRole } from "./nginx/build";
 import { nginxGate, nginxSitesRole, type SitesSecrets } from "./nginx/sites";
+import { NO_ROUTING, shardMoveSteps, type PairRouting } from "./moves/steps";
 import { packagesRole } from "./packages/steps";
 import { REPLICATION_UNITS, replicationGate, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication/steps";
 
@@ -39,6 +40,8 @@ export interface NodePlace {
      * refilled by a plain apply (preview therefore always lists that step).
      */
     runId: string;
+    /** Where the node's pair sends what it does not serve, and its shard moves in this run; default none. */
+    routing?: PairRouting;
 }
 
 /**
@@ -53,7 +56,8 @@ export function nodeGateNeeds(settings: NodeSettings, node: NodeSpec, peer: Node
 /**
  * Every step of one node. The "base" phase ends with the node's health gate
  * (the peer's base steps wait for it); the "activate" phase ends with the
- * replication health gate.
+ * replication health gate and the verify step; the "move" phase copies the
+ * shards the pair takes.
  */
 export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec, secrets: NodeSecrets, place: NodePlace): StepSpec[] {
     const replication = replicationRole(settings, node, peer, secrets, place);
@@ -62,7 +66,7 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
         ...kernelRole(settings),
         ...logsRole(settings),
         ...nginxBuildRole(settings, node),
-        ...nginxSitesRole(settings, node, peer, secrets, place.owner),
+        ...nginxSitesRole(settings, node, peer, secrets, place.owner, place.routing ?? NO_ROUTING),
         logsRetireStep(settings),
         ...replication.filter((s) => s.phase === "base"),
         ...heartbeatRole(settings, node, peer, secrets),
@@ -79,6 +83,7 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
     const replicationGate = healthStep(revisionOf(later), REPLICATION_UNITS, [], {
         name: "replication-health", files: settings.domains.map((d) => readyFileOf(d.name)), phase: "activate",
     });
-    // Last, on every apply: recreate and refill a wiped root, compare and repair the pair.
-    return [...base, gate, ...later, replicationGate, replicationVerifyStep(settings, place)];
+    // On every apply: recreate and refill a wiped root, compare and repair the pair.
+    // Last, when the pair takes shards: copy them (ShardDns waits for it).
+    return [...base, gate, ...later, replicationGate, replicationVerifyStep(settings, place), ...shardMoveSteps(settings, place.routing ?? NO_ROUTING, place.runId)];
 }

@@ -20,7 +20,8 @@ interface StepBase {
     /**
      * When the step runs inside its pair. A pair runs the first node's "base"
      * steps, then the second node's, then both nodes' "merge" steps, then
-     * both nodes' "activate" steps (see NodePair).
+     * both nodes' "activate" steps, then both nodes' "move" steps at once,
+     * once the pairs they copy from are done (see NodePair).
      */
     phase: StepPhase;
 }
@@ -60,7 +61,7 @@ export interface CopyStep extends StepBase {
 }
 
 /** The phases of a node's steps, in the order a pair runs them. */
-export const PHASES = ["base", "merge", "activate"] as const;
+export const PHASES = ["base", "merge", "activate", "move"] as const;
 export type StepPhase = (typeof PHASES)[number];
 
 /** Options of a rendered script. */

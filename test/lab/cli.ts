@@ -1,24 +1,32 @@
-// npm run lab | lab:outputs | lab:check | lab:down
-import { applyLab, applyLabWithPulumi, driftReport, engine, labDown, labHostsUp, labOutputs } from "./lab";
+// npm run lab | lab:outputs | lab:check | lab:down (PAIRSTORE_LAB_PAIRS=3 npm run lab grows the lab to three pairs, =2 shrinks it back)
+import { applyLab, applyLabWithPulumi, driftReport, engine, labDown, labHostsUp, labOutputs, resizeLab } from "./lab";
+import { labPairCount } from "./topology";
 
 async function up(check: boolean) {
-    await labHostsUp();
-    const overrides = check ? { checkMode: true } : {};
-    if (engine() === "pulumi") {
-        console.log("lab: applying with the Pulumi CLI (pulumi up on a local file backend)");
-        applyLabWithPulumi(overrides);
-        return;
+    const count = labPairCount();
+    const pulumiCli = engine() === "pulumi";
+    console.log(pulumiCli ? "lab: applying with the Pulumi CLI (pulumi up on a local file backend)"
+        : "lab: the Pulumi CLI is not on PATH; applying with pairstore's engine (test/engine: the same program, its steps run over SSH with the command provider's rules)");
+    if (check) {
+        await labHostsUp();
+        if (pulumiCli) return applyLabWithPulumi({ checkMode: true });
+        return checkLab();
     }
-    console.log("lab: the Pulumi CLI is not on PATH; applying with pairstore's engine (test/engine: the same program, its steps run over SSH with the command provider's rules)");
-    if (check) return checkLab();
-    const result = await applyLab(overrides, { echo: true });
-    const ran = result.created.length + result.updated.length;
-    console.log(`lab: ${result.created.length} created, ${result.updated.length} updated, ${result.deleted.length} deleted, ` +
-        `${result.unchanged.length} unchanged; ${result.changedSteps.length} of ${ran} steps that ran changed something`);
-    if (!result.ok) {
-        for (const f of result.failed) console.error(`lab: FAILED ${f.name}: ${f.message}`);
-        process.exitCode = 1;
-    }
+    await resizeLab(count, async () => {
+        if (pulumiCli) {
+            applyLabWithPulumi();
+            return true;
+        }
+        const result = await applyLab({}, { echo: true });
+        const ran = result.created.length + result.updated.length;
+        console.log(`lab: ${result.created.length} created, ${result.updated.length} updated, ${result.deleted.length} deleted, ` +
+            `${result.unchanged.length} unchanged; ${result.changedSteps.length} of ${ran} steps that ran changed something`);
+        if (!result.ok) {
+            for (const f of result.failed) console.error(`lab: FAILED ${f.name}: ${f.message}`);
+            process.exitCode = 1;
+        }
+        return result.ok;
+    });
 }
 
 /** Drift check: every step in check mode, then a preview for what an apply would delete. Exit 0: no drift, 2: drift, 1: failure. */

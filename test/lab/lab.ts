@@ -9,10 +9,10 @@ import * as path from "path";
 import { runStack, type RunResult, type StackConfig } from "../engine";
 import { configValue } from "../engine/project";
 import {
-    LAB_DIR, assertRootLinux, destroyAll, ensureBase, ensureLabKey, ensureOuterPackages, hostKey, hostsOnOtherBase, startHost,
+    LAB_DIR, assertRootLinux, destroyAll, destroyHost, ensureBase, ensureLabKey, ensureOuterPackages, hostKey, hostsOnOtherBase, startHost,
 } from "./hosts";
 import { ensureLabDns, labTsigSecret } from "./dns";
-import { LAB_CACHE_PACKAGES, LAB_DNS, LAB_STACK, labConfig, labDnsHost, labHosts } from "./topology";
+import { LAB_CACHE_PACKAGES, LAB_DNS, LAB_STACK, labConfig, labDnsHost, labHosts, labLayout, labPairs, type LabLayout } from "./topology";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK_FILE = path.join(LAB_DIR, `stack-${LAB_STACK}.json`);
@@ -24,8 +24,26 @@ export function engine(): "pulumi" | "pairstore" {
     return spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0 ? "pulumi" : "pairstore";
 }
 
-/** Creates (or restarts) the lab hosts and writes the lab stack config. */
-export async function labHostsUp(): Promise<void> {
+const PLAN_FILE = path.join(LAB_DIR, `shards-${LAB_STACK}.json`);
+
+/** The lab's pinned shard plan (config form): the two-pair plan until the lab grows. */
+export function labPinnedPlan(): Record<string, string> {
+    return existsSync(PLAN_FILE) ? JSON.parse(readFileSync(PLAN_FILE, "utf8")) : labLayout().shards;
+}
+
+/** Pins a plan, as `pulumi config set pairstore:shards` would: the next labHostsUp writes it into the stack config. */
+export function pinLabPlan(shards: Record<string, string>): void {
+    writeFileSync(PLAN_FILE, JSON.stringify(shards, null, 1));
+}
+
+/** The layout the lab is in: the pairs of its pinned plan, none retiring. */
+export function currentLabLayout(): LabLayout {
+    const shards = labPinnedPlan();
+    return { pairs: labPairs(3).filter((p) => p.name in shards), retire: [], shards };
+}
+
+/** Creates (or restarts) the lab hosts of `layout` and writes the lab stack config. */
+export async function labHostsUp(layout: LabLayout = currentLabLayout()): Promise<void> {
     assertRootLinux();
     await ensureOuterPackages();
     const key = await ensureLabKey();
@@ -37,7 +55,7 @@ export async function labHostsUp(): Promise<void> {
         console.error(`[lab] ${stale.join(", ")} predate the lab's package list: rebuilding the lab from fresh hosts`);
         await labDown();
     }
-    const hosts = [...labHosts(), labDnsHost()];
+    const hosts = [...labHosts(layout.pairs), labDnsHost()];
     await Promise.all(hosts.map((h) => startHost(h)));
     const keys: Record<string, string> = {};
     for (const h of hosts) keys[h.name] = await hostKey(h.name);
@@ -49,7 +67,7 @@ export async function labHostsUp(): Promise<void> {
         heartbeatAuthKey: labHeartbeatAuthKey(),
         nginxSourceFile: ensureNginxSource(),
         tsigSecret,
-    });
+    }, {}, layout);
     writeFileSync(STACK_FILE, JSON.stringify(stack, null, 1), { mode: 0o600 });
 }
 
@@ -116,6 +134,45 @@ export function ensureNginxSource(): string {
         rmSync(work, { recursive: true, force: true });
     }
     return file;
+}
+
+/**
+ * Grows or shrinks the lab to `count` pairs the way a user grows or shrinks a
+ * cluster (README "Grow a cluster"): a pair joins with `apply` (its shards
+ * move with their files), a second apply copies what reached the old pair
+ * meanwhile, then the plan in force is pinned and applied; a pair leaves by
+ * retiring first (its shards move to the others, applied twice), then the
+ * plan is pinned, the pair removed from the config and applied, and its hosts
+ * taken down. `apply` applies the stack config labHostsUp wrote; false stops.
+ */
+export async function resizeLab(count: number, apply: () => Promise<boolean>, log: (m: string) => void = console.log): Promise<boolean> {
+    const pinned = labPinnedPlan();
+    const wanted = labPairs(count);
+    const names = wanted.map((p) => p.name);
+    const leaving = Object.keys(pinned).filter((p) => !names.includes(p));
+    const joining = names.filter((p) => !(p in pinned));
+    if (leaving.length > 0) {
+        log(`lab: ${leaving.join(", ")} retire: their shards move to the other pairs with their files`);
+        await labHostsUp({ pairs: labPairs(3).filter((p) => names.includes(p.name) || p.name in pinned), retire: leaving, shards: pinned });
+        // twice, as a user does: the second copies what reached the old pair meanwhile
+        if (!(await apply()) || !(await apply())) return false;
+        pinLabPlan(labOutputs().shardPlan);
+        log(`lab: pinned the plan in force; removing ${leaving.join(", ")} from the config`);
+    }
+    await labHostsUp({ pairs: wanted, retire: [], shards: labPinnedPlan() });
+    if (!(await apply())) return false;
+    if (joining.length > 0) {
+        if (!(await apply())) return false;
+        pinLabPlan(labOutputs().shardPlan);
+        log(`lab: ${joining.join(", ")} took shards with their files; pinned the plan in force, applying once more (the moves end)`);
+        await labHostsUp({ pairs: wanted, retire: [], shards: labPinnedPlan() });
+        if (!(await apply())) return false;
+    }
+    for (const p of labPairs(3).filter((p) => leaving.includes(p.name))) {
+        for (const n of p.nodes) await destroyHost(n.name);
+        log(`lab: ${p.name}'s hosts taken down`);
+    }
+    return true;
 }
 
 /** The lab stack's config (written by labHostsUp), with optional overrides of `pairstore:` keys (undefined removes a key). */
@@ -232,7 +289,7 @@ export function labOutputs(): any {
 export async function labDown(): Promise<void> {
     assertRootLinux();
     await destroyAll();
-    for (const f of [STACK_FILE, STATE_FILE, OUTPUTS_FILE]) {
+    for (const f of [STACK_FILE, STATE_FILE, OUTPUTS_FILE, PLAN_FILE]) {
         if (existsSync(f)) execFileSync("rm", ["-f", f]);
     }
 }

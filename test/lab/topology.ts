@@ -2,6 +2,7 @@
 // stack config that describes them to pairstore.
 import { nodePackages } from "../../components/roles/packages/steps";
 import type { StackConfig } from "../engine/project";
+import { planShards, planToConfig } from "../../components/lib/shards";
 import { pulumiConfigOf, stackConfig } from "../stack-config";
 import { MGMT_GATEWAY, MGMT_NET, MGMT_PREFIX, PUBLIC_GATEWAY, PUBLIC_NET, PUBLIC_PREFIX, type LabHost } from "./hosts";
 
@@ -13,6 +14,24 @@ export const LAB_PAIRS = [
     { name: "pair-1", nodes: [{ name: "node-1a", octet: 11 }, { name: "node-1b", octet: 12 }] },
     { name: "pair-2", nodes: [{ name: "node-2a", octet: 13 }, { name: "node-2b", octet: 14 }] },
 ];
+
+/** The pair `PAIRSTORE_LAB_PAIRS=3 npm run lab` grows the lab with, in the same address scheme. */
+export const LAB_GROWTH_PAIR = { name: "pair-3", nodes: [{ name: "node-3a", octet: 15 }, { name: "node-3b", octet: 16 }] };
+
+/** A lab pair: its name and its nodes' names and last address octets. */
+export type LabPair = (typeof LAB_PAIRS)[number];
+
+/** The pairs of a lab of `count` pairs (2 or 3). */
+export function labPairs(count = 2): LabPair[] {
+    return count === 3 ? [...LAB_PAIRS, LAB_GROWTH_PAIR] : LAB_PAIRS;
+}
+
+/** `PAIRSTORE_LAB_PAIRS`: how many pairs `npm run lab` brings the lab to (2, the default, or 3). */
+export function labPairCount(env: NodeJS.ProcessEnv = process.env): number {
+    const v = env.PAIRSTORE_LAB_PAIRS ?? "2";
+    if (v !== "2" && v !== "3") throw new Error(`PAIRSTORE_LAB_PAIRS=${v}: the lab has 2 or 3 pairs (unset means 2)`);
+    return Number(v);
+}
 
 /** Lab domains. */
 export const LAB_DOMAINS = [
@@ -54,9 +73,9 @@ export function labHeartbeatAddress(octet: number): string {
 /** The controller's address on the lab network: allowed to upload (pairstore:uploaders), like an application server. */
 export const LAB_CONTROLLER_IP = MGMT_GATEWAY;
 
-/** Every lab storage node (the DNS host is labDnsHost()). */
-export function labHosts(): LabHost[] {
-    return LAB_PAIRS.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `${MGMT_NET}.${n.octet}`, publicIp: `${PUBLIC_NET}.${n.octet}` })));
+/** Every lab storage node of these pairs (the DNS host is labDnsHost()). */
+export function labHosts(pairs: LabPair[] = LAB_PAIRS): LabHost[] {
+    return pairs.flatMap((p) => p.nodes.map((n) => ({ name: n.name, mgmtIp: `${MGMT_NET}.${n.octet}`, publicIp: `${PUBLIC_NET}.${n.octet}` })));
 }
 
 /** Secrets and files of the lab stack that live on the controller. */
@@ -109,12 +128,28 @@ export function labDnsConfig(dnsHostKey: string) {
 /** The lab's secret config keys, each set with `pulumi config set --secret`. */
 export const LAB_SECRET_KEYS = ["sshPrivateKey", "secureLinkSecret", "dnsTsigSecret", "heartbeatAuthKey"] as const;
 
+/** Which pairs the lab stack lists, which of them retire, and the pinned shard plan (pairstore:shards). */
+export interface LabLayout {
+    /** The pairs, in config order. */
+    pairs: LabPair[];
+    /** Pairs marked retire: true (their shards move to the others). */
+    retire: string[];
+    /** The pinned plan, in config form. */
+    shards: Record<string, string>;
+}
+
+/** The lab's first layout: two pairs, the alternating plan pinned. */
+export function labLayout(): LabLayout {
+    return { pairs: LAB_PAIRS, retire: [], shards: planToConfig(planShards(LAB_PAIRS.map((p) => p.name), 1)) };
+}
+
 /** The lab stack config, in the shape of `pulumi config --json`. */
-export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets, overrides: Record<string, unknown> = {}): StackConfig {
+export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets, overrides: Record<string, unknown> = {}, layout: LabLayout = labLayout()): StackConfig {
     const stack = stackConfig({
         networks: { ssh: MGMT_NET, internal: MGMT_NET, public: PUBLIC_NET, publicPrefix: PUBLIC_PREFIX, publicGateway: PUBLIC_GATEWAY, sshUser: "root" },
-        pairs: LAB_PAIRS.map((p) => ({
+        pairs: layout.pairs.map((p) => ({
             name: p.name,
+            ...(layout.retire.includes(p.name) ? { retire: true } : {}),
             nodes: p.nodes.map((n) => ({
                 name: n.name,
                 octet: n.octet,
@@ -135,6 +170,7 @@ export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets,
             uploaders: [`${LAB_CONTROLLER_IP}/32`],
             dns: labDnsConfig(hostKeys[LAB_DNS.name]),
             heartbeat: LAB_HEARTBEAT,
+            shards: layout.shards,
             ...overrides,
         },
         secrets: {

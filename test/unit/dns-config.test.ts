@@ -43,7 +43,7 @@ const rows: Row[] = [
     { what: "a pinned plan that is not a map", mutate: (c) => { c.shards = ["0", "1"]; }, key: "pairstore:shards must map each pair name to its shards", fix: ["for example"] },
     { what: "a pinned plan that is not JSON text", mutate: (c) => { c.shards = "pair-1: 0 2"; }, key: "pairstore:shards is not valid JSON", fix: ["map each pair name to its shards"] },
     { what: "a pinned plan missing a shard", mutate: (c) => { c.shards = { "pair-1": "0 2 4 6 8 a c e", "pair-2": "1 3 5 7 9 b d" }; }, key: 'pairstore:shards: shard "f" is served by no pair', fix: ['assign it to one of "pair-1", "pair-2"'] },
-    { what: "a pinned plan giving shards to a pair no longer in config", mutate: (c) => { c.shards = { "pair-1": "0 2 4 6 8 a c e", "pair-9": "1 3 5 7 9 b d f" }; }, key: 'gives shards to pair "pair-9"', fix: ["move its shards to other pairs in pairstore:shards first"] },
+    { what: "a pinned plan giving shards to a pair no longer in config", mutate: (c) => { c.shards = { "pair-1": "0 2 4 6 8 a c e", "pair-9": "1 3 5 7 9 b d f" }; }, key: 'gives shards to pair "pair-9"', fix: ["set retire: true on it", "pin the new plan, then remove it"] },
     { what: "a pinned plan of other digits than shardDigits", mutate: (c) => { c.shardDigits = 2; c.shards = { "pair-1": "0 2 4 6 8 a c e", "pair-2": "1 3 5 7 9 b d f" }; }, key: "pairstore:shards has 1-digit shards but the cluster uses 2", fix: ["write a new plan by hand"] },
     { what: "dns that is not an object", mutate: (c) => { c.dns = "rfc2136"; }, key: "pairstore:dns must be an object", fix: [] },
     { what: "an unknown dns field", mutate: (c) => { c.dns.server = "10.0.0.1"; }, key: "pairstore:dns.server is not a known field", fix: ["ttl, backend, rfc2136, bind, domains"] },

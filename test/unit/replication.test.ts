@@ -34,15 +34,16 @@ function problems(change: (c: RawConfig) => void, facts?: (f: ReturnType<typeof 
 
 describe("replication config", () => {
     test("defaults: delay 1 s, catch-up every 15min, no rsync auth", () => {
-        expect(specOf().replication).toEqual({ delay: 1, catchUpInterval: "15min", maxProcesses: 4, auth: false });
+        expect(specOf().replication).toEqual({ delay: 1, catchUpInterval: "15min", maxProcesses: 4, auth: false, moveBwLimit: 40960 });
     });
 
     test("bad values name the key and the fix", () => {
-        expect(problems((c) => { c.replication = { delay: 0, catchUpInterval: "soon", maxProcesses: 0, dely: 2 }; })).toEqual([
+        expect(problems((c) => { c.replication = { delay: 0, catchUpInterval: "soon", maxProcesses: 0, moveBwLimit: -1, dely: 2 }; })).toEqual([
             "pairstore:replication.delay 0 must be between 1 and 3600 seconds (lsyncd's delay; 1 is a good start)",
             'pairstore:replication.catchUpInterval "soon" must be a time span like 15min, 900s or 1h',
             "pairstore:replication.maxProcesses 0 must be between 1 and 64",
-            "pairstore:replication.dely is not a known field; expected one of: delay, catchUpInterval, maxProcesses",
+            "pairstore:replication.moveBwLimit -1 must be KiB/s, 0 or more (0: unlimited; the default 40960 is 40 MiB/s)",
+            "pairstore:replication.dely is not a known field; expected one of: delay, catchUpInterval, maxProcesses, moveBwLimit",
         ]);
     });
 

@@ -288,12 +288,12 @@ describe("the config form (pairstore:shards)", () => {
 
 describe("resolvePlan", () => {
     test("without a pinned plan: planShards", () => {
-        expect(resolvePlan(undefined, ["a", "b"], 1)).toEqual({ plan: planShards(["a", "b"], 1), added: [] });
+        expect(resolvePlan(undefined, ["a", "b"], 1)).toEqual({ plan: planShards(["a", "b"], 1), added: [], retired: [] });
     });
 
     test("a pinned plan with the same pairs is kept as is", () => {
         const pinned = growPlan(planShards(["a", "b"], 1), "c");
-        expect(resolvePlan(pinned, ["c", "a", "b"], 1)).toEqual({ plan: pinned, added: [] });
+        expect(resolvePlan(pinned, ["c", "a", "b"], 1)).toEqual({ plan: pinned, added: [], retired: [] });
     });
 
     test("new pairs in config are grown in, one at a time, in config order", () => {
@@ -307,10 +307,37 @@ describe("resolvePlan", () => {
     test("a removed pair, other digits or a broken pinned plan are refused", () => {
         const pinned = planShards(["a", "b"], 1);
         expect(problemsOf(() => resolvePlan(pinned, ["a"], 1))).toEqual([
-            `pairstore:shards gives shards to pair "b", which is not in the cluster's pairs: move its shards to other pairs in pairstore:shards first`,
+            `pairstore:shards gives shards to pair "b", which is not in the cluster's pairs: put it back and set retire: true on it, ` +
+            `apply (its shards move to the other pairs with their files), pin the new plan, then remove it`,
         ]);
         expect(problemsOf(() => resolvePlan(pinned, ["a", "b"], 2))[0]).toMatch(/^pairstore:shards has 1-digit shards but the cluster uses 2/);
         const broken: ShardPlan = { digits: 1, shards: pinned.shards.slice(1) };
         expect(problemsOf(() => resolvePlan(broken, ["a", "b"], 1))).toEqual([`pairstore:shards: shard "0" is served by no pair: assign it to one of "a", "b"`]);
+    });
+
+    test("a retiring pair gives only its own shards away, balanced, and then serves none", () => {
+        const pinned = growPlan(planShards(["a", "b"], 1), "c");
+        const { plan, retired } = resolvePlan(pinned, ["a", "b", "c"], 1, ["c"]);
+        expect(retired).toEqual(["c"]);
+        expectGood(plan, ["a", "b"]);
+        const moves = movedShards(pinned, plan);
+        expect(moves.map((m) => m.shard)).toEqual(pinned.shards.filter((s) => s.pair === "c").map((s) => s.shard));
+        expect(moves.every((m) => m.from === "c" && m.to !== "c")).toBe(true);
+        // pinned afterwards, the retired pair keeps none and may leave the config
+        expect(resolvePlan(plan, ["a", "b", "c"], 1, ["c"])).toEqual({ plan, added: [], retired: [] });
+        expect(resolvePlan(plan, ["a", "b"], 1)).toEqual({ plan, added: [], retired: [] });
+        expect(problemsOf(() => resolvePlan(pinned, ["c"], 1, ["c"]))).toEqual([
+            "every pair retires: keep at least one pair without retire: true to serve the shards",
+        ]);
+    });
+
+    test("grow then retire the same pair: every shard comes back to a pair that stays, 256 shards too", () => {
+        for (const digits of [1, 2] as const) {
+            const start = planShards(["a", "b"], digits);
+            const grown = resolvePlan(start, ["a", "b", "c"], digits).plan;
+            const shrunk = resolvePlan(grown, ["a", "b", "c"], digits, ["c"]).plan;
+            expectGood(shrunk, ["a", "b"]);
+            expect(movedShards(grown, shrunk)).toHaveLength(grown.shards.filter((s) => s.pair === "c").length);
+        }
     });
 });

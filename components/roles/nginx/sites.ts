@@ -11,6 +11,7 @@ import {
     domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
 } from "../../lib/paths";
 import { secureLinkSecretProblem } from "../../lib/secure-link";
+import { NO_ROUTING, shardUriPattern, type PairRouting } from "../moves/steps";
 import { nginxBuildId } from "./build";
 
 type SitesSpec = Pick<ClusterSpec, "domains" | "dataRoot" | "publicPort" | "nofile" | "nginx" | "uploaders" | "secureLinkPrefix">;
@@ -107,7 +108,9 @@ export function uploadUpstreamName(domain: string): string {
  * The site file of one domain on `node`, whose peer is `peer`; `owner` is the
  * name of the pair's first node, the upload owner (see site.conf).
  */
-export function renderSite(spec: SitesSpec, domain: ClusterSpec["domains"][number], node: NodeSpec, peer: NodeSpec, owner: string): string {
+export function renderSite(
+    spec: SitesSpec, domain: ClusterSpec["domains"][number], node: NodeSpec, peer: NodeSpec, owner: string, routing: PairRouting = NO_ROUTING,
+): string {
     const extra = spec.nginx.extraPublicConfig.trim();
     if (owner !== node.name && owner !== peer.name) throw new Error(`upload owner ${owner} is neither ${node.name} nor ${peer.name}`);
     const [first, second] = owner === node.name ? [node, peer] : [peer, node];
@@ -143,7 +146,48 @@ export function renderSite(spec: SitesSpec, domain: ClusterSpec["domains"][numbe
         max_upload_size: spec.nginx.maxUploadSize,
         uploader_allow: spec.uploaders.map((u) => `    allow ${u};`).join("\n"),
         extra_public_config: extra === "" ? "" : `    # nginx.extraPublicConfig\n${extra.split("\n").map((l) => `    ${l}`).join("\n")}\n`,
+        ...routingFragments(spec, domain, node, routing),
     });
+}
+
+/** The nginx upstream of a domain's requests to another pair's nodes. */
+export function pairUpstreamName(domain: string, pair: string): string {
+    return `pairstore_${domain.replace(/[^A-Za-z0-9]/g, "_")}_to_${pair.replace(/[^A-Za-z0-9]/g, "_")}`;
+}
+
+/**
+ * The parts of a site that send requests to other pairs (see
+ * moves/steps.ts pairRouting): their nodes may connect to the internal
+ * port; a file missing here and at the peer is read from the pair that
+ * serves its shard (or moves it here); an upload of a shard another pair
+ * serves is forwarded there. Empty for a cluster of one pair.
+ */
+function routingFragments(spec: SitesSpec, domain: ClusterSpec["domains"][number], node: NodeSpec, routing: PairRouting) {
+    const uri = (shards: string[]) => shardUriPattern(shards, spec.secureLinkPrefix);
+    const used = routing.routes.filter((r) => r.reads.length > 0 || r.uploads.length > 0);
+    const upstream = (pair: string) => pairUpstreamName(domain.name, pair);
+    const reads = used.filter((r) => r.reads.length > 0);
+    const uploads = used.filter((r) => r.uploads.length > 0);
+    return {
+        cluster_allow: routing.routes.length === 0 ? "" : "    # the other pairs' nodes: reads and uploads they forward\n" +
+            routing.routes.flatMap((r) => r.addresses.map((a) => `    allow ${a};  # ${r.pair}\n`)).join(""),
+        pair_upstreams: used.length === 0 ? "" : "# The other pairs' nodes, for what this pair does not serve (@pairs, /.pairstore/forward).\n" +
+            used.map((r) => render("nginx/pair-upstream.conf", {
+                upstream: upstream(r.pair),
+                first: `${r.addresses[0]}:${domain.internalPort}`, second: `${r.addresses[1]}:${domain.internalPort}`,
+            })).join(""),
+        read_fallback: reads.length === 0 ? "" : "        proxy_intercept_errors on;\n        error_page 404 502 504 = @pairs;\n",
+        pairs_location: reads.length === 0 ? "" : render("nginx/pairs-read.conf", {
+            moving: routing.incoming.length === 0 ? "none" : routing.incoming.map((m) => `${m.shard} from ${m.from}`).join(", "),
+            stored_uri: storedUriPattern(spec.secureLinkPrefix),
+            tombstones: tombstonesOf(spec.dataRoot, domain.name),
+            node: node.name,
+            node_address: node.internalAddress,
+            routes: reads.map((r) => render("nginx/pairs-read-route.conf", { shard_uri: uri(r.reads), upstream: upstream(r.pair) })).join(""),
+        }),
+        upload_routes: uploads.map((r) => render("nginx/forward-upload-route.conf", { shard_uri: uri(r.uploads), upstream: upstream(r.pair) })).join(""),
+        forward_location: uploads.length === 0 ? "" : render("nginx/forward-upload.conf", { node: node.name, node_address: node.internalAddress }),
+    };
 }
 
 /** client-limits.conf: the per-client limits every public server includes. */
@@ -176,7 +220,7 @@ export function renderSecureLinkConf(secret: string): string {
 }
 
 /** Steps: data directories, unit, configuration files, secret, activation, service. */
-export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, secrets: SitesSecrets, owner: string): StepSpec[] {
+export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, secrets: SitesSecrets, owner: string, routing: PairRouting = NO_ROUTING): StepSpec[] {
     const dirs = spec.domains.flatMap((d) => {
         const root = domainRootOf(spec.dataRoot, d.name);
         const tmp = domainTmpOf(spec.dataRoot, d.name);
@@ -194,7 +238,7 @@ export function nginxSitesRole(spec: SitesSpec, node: NodeSpec, peer: NodeSpec, 
         { step: "nginx-main-conf", path: `${CANDIDATE}/nginx.conf`, content: renderNginxConf(spec) },
         { step: "nginx-client-limits", path: `${CANDIDATE}/client-limits.conf`, content: renderClientLimitsConf(spec) },
         ...spec.domains.map((d) => ({
-            step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer, owner),
+            step: `nginx-site-${d.name}`, path: `${CANDIDATE}/sites/${d.name}.conf`, content: renderSite(spec, d, node, peer, owner, routing),
         })),
     ];
     // The placeholders of nginx-activate.sh, which nginx-secret.sh includes.

@@ -13,10 +13,12 @@ export interface ReplicationSpec {
     maxProcesses: number;
     /** rsync authentication: true when `pairstore:rsyncSecret` is set (the secret itself is never in the spec). */
     auth: boolean;
+    /** Bandwidth of a node's copy of shards moving to its pair, KiB/s (rsync --bwlimit); 0: unlimited. Default 40960 (40 MiB/s). */
+    moveBwLimit: number;
 }
 
 /** Defaults of `pairstore:replication`. */
-export const REPLICATION_DEFAULTS = { delay: 1, catchUpInterval: "15min", maxProcesses: 4 };
+export const REPLICATION_DEFAULTS = { delay: 1, catchUpInterval: "15min", maxProcesses: 4, moveBwLimit: 40960 };
 
 /**
  * Directories lsyncd watches per domain: the image root and its three hex
@@ -78,6 +80,8 @@ export function parseReplication(value: unknown, k: string, auth: boolean, bad: 
     if (!TIMESPAN.test(catchUpInterval)) bad(`${k}.catchUpInterval "${catchUpInterval}" must be a time span like 15min, 900s or 1h`);
     const maxProcesses = int(o.maxProcesses, `${k}.maxProcesses`, d.maxProcesses, bad);
     if (maxProcesses < 1 || maxProcesses > 64) bad(`${k}.maxProcesses ${maxProcesses} must be between 1 and 64`);
-    unknownFields(o, ["delay", "catchUpInterval", "maxProcesses"], k, bad);
-    return { delay, catchUpInterval, maxProcesses, auth };
+    const moveBwLimit = int(o.moveBwLimit, `${k}.moveBwLimit`, d.moveBwLimit, bad);
+    if (moveBwLimit < 0) bad(`${k}.moveBwLimit ${moveBwLimit} must be KiB/s, 0 or more (0: unlimited; the default 40960 is 40 MiB/s)`);
+    unknownFields(o, ["delay", "catchUpInterval", "maxProcesses", "moveBwLimit"], k, bad);
+    return { delay, catchUpInterval, maxProcesses, auth, moveBwLimit };
 }

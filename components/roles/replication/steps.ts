@@ -12,6 +12,7 @@ import {
     RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, VERIFY_BIN, WEB_USER,
 } from "../../lib/paths";
 import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
+import type { PairRouting } from "../moves/steps";
 import { render, shq, shqList } from "../../step/template";
 import { LSYNCD_CONFIG_STEP, REPLICATE_SCRIPT_STEP, RSYNCD_CONFIG_STEP } from "../../../policies/rules/step-names";
 import { DIRS_PER_DOMAIN, inotifyWatchesNeeded } from "./config";
@@ -34,6 +35,8 @@ export interface ReplicationPlace {
     owner: string;
     /** New to every run: the verify step runs on every apply. */
     runId: string;
+    /** The shard moves of this run (its readers may read the refill modules); default none. */
+    routing?: PairRouting;
 }
 
 /** The units a replicating node keeps active. */
@@ -66,10 +69,15 @@ export function lsyncdTarget(spec: ReplicationSettings, peer: NodeSpec, domain: 
     return `${spec.replication.auth ? `${RSYNC_USER}@` : ""}${peer.internalAddress}::${domain}/`;
 }
 
-/** rsyncd's config: one write-only module and one read-only refill module per domain; only the peer may connect. */
-export function renderRsyncdConf(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec): string {
+/**
+ * rsyncd's config: one write-only module and one read-only refill module per
+ * domain; only the peer may connect, and `readers` (nodes taking shards from
+ * this pair, see moves/steps.ts) may read the refill module.
+ */
+export function renderRsyncdConf(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, readers: string[] = []): string {
     const modules = spec.domains.map((d) => render("replication/rsyncd-module.conf", {
         domain: d.name, path: domainRootOf(spec.dataRoot, d.name), peer: peer.internalAddress, internal: INTERNAL_DIR, marker: REPLICA_MARKER,
+        refill_hosts: [peer.internalAddress, ...readers].join(" "),
     })).join("");
     const auth = spec.replication.auth ? render("replication/rsyncd-auth.conf", { user: RSYNC_USER, secrets: RSYNCD_SECRETS }) : "";
     return render("replication/rsyncd.conf", {
@@ -139,7 +147,7 @@ export function renderLsyncdWrapper(spec: ReplicationSettings, peer: NodeSpec): 
 /** Steps of a replicating node, in three phases (see NodePair for their order across the pair). */
 export function replicationRole(spec: ReplicationSettings, node: NodeSpec, peer: NodeSpec, secrets: ReplicationSecrets, place: ReplicationPlace): StepSpec[] {
     const roots = spec.domains.map((d) => domainRootOf(spec.dataRoot, d.name));
-    const rsyncdConf = renderRsyncdConf(spec, node, peer);
+    const rsyncdConf = renderRsyncdConf(spec, node, peer, place.routing?.readers);
     const lsyncdConf = renderLsyncdConf(spec, peer);
     const replicate = renderReplicateScript(spec, node, peer, place.owner);
     const wrapper = renderLsyncdWrapper(spec, peer);

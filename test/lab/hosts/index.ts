@@ -29,5 +29,5 @@ export { assertRootLinux, currentBase, debootstrapDir, ensureBase, ensureDeboots
 export { hostDir, macFor, netnsName, outerVethName } from "./naming";
 export { isRunning } from "./process";
 export { ensureBridges } from "./network";
-export { destroyAll, hostKey, hostsOnOtherBase, listHosts, rebootHost, reinstallHost, startHost, stopHost, waitForSsh } from "./lifecycle";
+export { destroyAll, destroyHost, hostKey, hostsOnOtherBase, listHosts, rebootHost, reinstallHost, startHost, stopHost, waitForSsh } from "./lifecycle";
 export { ensureLabKey, labKeyPath, sshRun } from "./ssh";

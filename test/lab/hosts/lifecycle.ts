@@ -360,6 +360,27 @@ export function listHosts(): string[] {
   return listHostNames();
 }
 
+/** Powers a host off for good and removes its disk, network namespace and links (a server taken out of the lab). */
+export async function destroyHost(name: string): Promise<void> {
+  assertRootLinux();
+  checkName(name);
+  await stopHost(name, { hard: true });
+  await removeHost(name);
+}
+
+async function removeHost(name: string): Promise<void> {
+  await killOrphans(name);
+  const merged = path.join(hostDir(name), "merged");
+  if (exists(merged) && isMounted(merged)) await run("umount", [merged]);
+  const ns = netnsName(name);
+  if (exists(`/run/netns/${ns}`)) await run("ip", ["netns", "del", ns]);
+  for (const idx of [0, 1] as const) {
+    const outer = outerVethName(name, idx);
+    if (linkExists(outer)) await run("ip", ["link", "del", outer], { allowFail: true });
+  }
+  fs.rmSync(hostDir(name), { recursive: true, force: true });
+}
+
 export async function destroyAll(): Promise<void> {
   assertRootLinux();
   const names = new Set(listHostNames());
@@ -369,18 +390,7 @@ export async function destroyAll(): Promise<void> {
     if (ns && ns.startsWith(`${TAG}-`) && NAME_RE.test(ns.slice(TAG.length + 1))) names.add(ns.slice(TAG.length + 1));
   }
   await Promise.all([...names].map((n) => stopHost(n, { hard: true })));
-  for (const name of names) await killOrphans(name);
-  for (const name of names) {
-    const merged = path.join(hostDir(name), "merged");
-    if (exists(merged) && isMounted(merged)) await run("umount", [merged]);
-    const ns = netnsName(name);
-    if (exists(`/run/netns/${ns}`)) await run("ip", ["netns", "del", ns]);
-    for (const idx of [0, 1] as const) {
-      const outer = outerVethName(name, idx);
-      if (linkExists(outer)) await run("ip", ["link", "del", outer], { allowFail: true });
-    }
-    fs.rmSync(hostDir(name), { recursive: true, force: true });
-  }
+  for (const name of names) await removeHost(name);
   for (const br of [MGMT_BRIDGE, PUBLIC_BRIDGE]) {
     if (linkExists(br)) await run("ip", ["link", "del", br]);
   }

@@ -48,8 +48,14 @@ export function ensureBridges(): Promise<void> {
           if (r.code !== 0 && !linkExists(br)) throw new LabCommandError(`lab: cannot create bridge ${br}: ${tail(r.stderr)}`, r.code, r.stdout, r.stderr);
         }
         // Only this lab's address on its bridge (an older layout may have left another).
-        await run("ip", ["-4", "addr", "flush", "dev", br, "scope", "global"]);
-        await run("ip", ["addr", "replace", `${ip}/${prefix}`, "dev", br]);
+        // Only what differs: flushing the address of a bridge in use would cut
+        // the controller's connections to the running hosts (a host added to a
+        // running lab, e.g. PAIRSTORE_LAB_PAIRS=3, must not disturb the others).
+        const want = `${ip}/${prefix}`;
+        const have = (spawnSync("ip", ["-4", "-o", "addr", "show", "dev", br, "scope", "global"], { encoding: "utf8" }).stdout || "")
+            .split("\n").map((l) => / inet (\S+) /.exec(l)?.[1]).filter((a): a is string => a !== undefined);
+        for (const a of have.filter((a) => a !== want)) await run("ip", ["addr", "del", a, "dev", br]);
+        if (!have.includes(want)) await run("ip", ["addr", "add", want, "dev", br]);
         await run("ip", ["link", "set", br, "up"]);
       }
       // Guard: nothing from the lab bridges is forwarded anywhere else (and vice versa).
