@@ -4,7 +4,7 @@
 // or one marked retire: true) copies their files before their DNS records
 // change and reads a file it lacks from the old pair meanwhile; the old pair
 // lets it read its rsyncd refill modules (replication/steps.ts). nginx's
-// side is in nginx/sites.ts. Pure data and one step.
+// side (shardUriPattern, the routes) is in nginx/sites.ts. Pure data and one step.
 import type { ClusterSpec, PairSpec } from "../../config";
 import { INTERNAL_DIR, REPLICA_GROUP, RSYNC_PASSWORD, RSYNC_USER, WEB_USER } from "../../lib/paths";
 import type { ScriptStep } from "../../step/step";
@@ -68,13 +68,6 @@ export function pairRouting(shards: Pick<ClusterSpec["shards"], "plan" | "moves"
     return { incoming, readers, routes };
 }
 
-/** nginx regex of the URIs of `shards` (three hex folders, optionally under the secure-link prefix). */
-export function shardUriPattern(shards: string[], secureLinkPrefix: string): string {
-    const prefix = secureLinkPrefix.replace(/\/$/, "").replace(/[.+*?^$()[\]{}|\\]/g, "\\$&");
-    const folders = shards.map((s) => [...s].join("/"));
-    return `^(?:${prefix})?/(?:${folders.join("|")})/`;
-}
-
 type MoveSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication" | "secureLinkPrefix">;
 
 /**
@@ -82,8 +75,8 @@ type MoveSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication" | "
  * nodes; ShardDns waits for it): none without incoming shards. It carries the
  * run id, so it runs on every apply until the plan is pinned.
  */
-export function shardMoveSteps(spec: MoveSettings, moves: PairRouting, runId: string): ScriptStep[] {
-    if (moves.incoming.length === 0) return [];
+export function shardMoveSteps(spec: MoveSettings, routing: PairRouting, runId: string): ScriptStep[] {
+    if (routing.incoming.length === 0) return [];
     return [{
         kind: "script",
         name: "shard-move",
@@ -99,7 +92,7 @@ export function shardMoveSteps(spec: MoveSettings, moves: PairRouting, runId: st
             rsync_user: spec.replication.auth ? RSYNC_USER : "''",
             password_file: shq(RSYNC_PASSWORD),
             bwlimit: spec.replication.moveBwLimit,
-            moves: shqList(moves.incoming.map((m) => `${m.shard} ${m.from} ${m.sources[0]} ${m.sources[1]}`)),
+            moves: shqList(routing.incoming.map((m) => `${m.shard} ${m.from} ${m.sources[0]} ${m.sources[1]}`)),
         }),
     }];
 }

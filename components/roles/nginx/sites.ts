@@ -11,7 +11,7 @@ import {
     domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
 } from "../../lib/paths";
 import { secureLinkSecretProblem } from "../../lib/secure-link";
-import { NO_ROUTING, shardUriPattern, type PairRouting } from "../moves/steps";
+import { NO_ROUTING, type PairRouting } from "../moves/steps";
 import { nginxBuildId } from "./build";
 
 type SitesSpec = Pick<ClusterSpec, "domains" | "dataRoot" | "publicPort" | "nofile" | "nginx" | "uploaders" | "secureLinkPrefix">;
@@ -83,6 +83,11 @@ function optionalPrefix(prefix: string): string {
  */
 export function storedUriPattern(secureLinkPrefix: string): string {
     return `^${optionalPrefix(secureLinkPrefix)}/${HEX}/${HEX}/${HEX}/${NAME}$`;
+}
+
+/** nginx regex of the URIs of `shards` ("4", or "4a" for the folders 4/a), optionally under the secure-link prefix. */
+export function shardUriPattern(shards: string[], secureLinkPrefix: string): string {
+    return `^${optionalPrefix(secureLinkPrefix)}/(?:${shards.map((s) => [...s].join("/")).join("|")})/`;
 }
 
 /** nginx regex of a MOVE's Destination header (absolute URL or path) that names a storage path. */
