@@ -20,7 +20,7 @@ import {
 } from "../lab/faults";
 import { ensureProbeFile, waitServedBy } from "../lab/probe";
 import { LAB_HEARTBEAT, labHosts, labVirtualIp } from "../lab/topology";
-import { storagePath } from "../../components/lib/layout";
+import { pairOnePath } from "./replication-helpers";
 import { ARP_CHECK } from "../../components/roles/heartbeat/steps";
 
 const HOSTS = labHosts();
@@ -177,7 +177,7 @@ describeLab("failover under network faults, floods and crashes (pair-1 on the la
                 for (let i = 0; i < 10; i++) {
                     for (const n of [A, B]) {
                         // a storage path (the site takes uploads nowhere else)
-                        const name = `/${storagePath(i + 1, `fault-${stamp}-${n}-${i}.txt`)}`;
+                        const name = `/${pairOnePath(i + 1, `fault-${stamp}-${n}-${i}.txt`)}`;
                         const r = await fetch(`http://${host(n).mgmtIp}:8081${name}`, { method: "PUT", body: `${n} ${i} ${stamp}\n`, headers: { Host: "0.image.example.com" } });
                         expect(r.status, `PUT ${name} on ${n}`).toBe(201);
                         files[n].push(name);

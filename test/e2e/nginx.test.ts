@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { storagePath } from "../../components/lib/layout";
+import { pairOnePath } from "./replication-helpers";
 import { signPath } from "../../components/lib/secure-link";
 import { applyLab, labSecureLinkSecret, labStack } from "../lab/lab";
 import { LAB_NOFILE } from "../lab/topology";
@@ -46,7 +46,7 @@ const internalUrl = (node: string, p: string, port = INTERNAL) => `http://${IP[n
 const publicGet = (node: string, p: string) => curl(`http://${IP[node]}${p}`, { headers: [`Host: ${HOST}`] });
 const put = (node: string, p: string, body: Buffer) => curl(internalUrl(node, p), { method: "PUT", body });
 /** A storage path (the only place files are stored) for a new file named after `name`. */
-const unique = (name: string) => `/${storagePath(`e2e${Date.now().toString(36)}${randomBytes(3).toString("hex")}`, name)}`;
+const unique = (name: string) => `/${pairOnePath(`e2e${Date.now().toString(36)}${randomBytes(3).toString("hex")}`, name)}`;
 const onDisk = async (node: string, p: string) =>
     onHost(node, `if [ -f ${ROOT}${p} ]; then sha256sum ${ROOT}${p} | cut -d' ' -f1; else echo missing; fi`);
 
@@ -92,9 +92,14 @@ describeLab("nginx on the lab hosts", () => {
 
     it("takes uploads only from the peer and uploaders, only on the internal port, write-once", async () => {
         const p = unique("a.bin");
-        // node-2a is neither node-1a's peer nor an uploader
-        const fromOther = await onHost("node-2a", `curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary x ${internalUrl("node-1a", p)}`);
+        // dns-1 is neither node-1a's peer, nor a node of another pair (they forward uploads), nor an uploader
+        // (no curl there: the request by hand, its status line read back)
+        const fromOther = await onHost("dns-1", `exec 3<>/dev/tcp/${IP["node-1a"]}/${INTERNAL}; ` +
+            `printf 'PUT ${p} HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1\\r\\nConnection: close\\r\\n\\r\\nx' >&3; head -n 1 <&3 | cut -d' ' -f2`);
         expect(fromOther).toBe("403");
+        // a node of another pair may (it forwards uploads of pair-1's shards), and that upload is stored as any other
+        const fromPair2 = await onHost("node-2a", `curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary other ${internalUrl("node-1a", unique("c.bin"))}`);
+        expect(fromPair2).toBe("201");
         // the peer may
         const fromPeer = await onHost("node-1b", `curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary peer ${internalUrl("node-1a", p)}`);
         expect(fromPeer).toBe("201");

@@ -10,7 +10,7 @@ import { domainRootOf } from "../../components/lib/paths";
 import { DEFAULTS } from "../../components/config";
 import { WEB_USER } from "../../components/lib/paths";
 import { sshRun } from "../lab/hosts";
-import { labHosts } from "../lab/topology";
+import { labHosts, labLayout } from "../lab/topology";
 
 /** Runs a command on a lab host as root; throws when it fails (no vitest here: the benchmark uses this module too). */
 async function onHost(name: string, command: string): Promise<string> {
@@ -26,9 +26,25 @@ export function rootOf(domain: string): string {
     return domainRootOf(DEFAULTS.dataRoot, domain);
 }
 
-/** `count` layout paths (`7/2/a/<uid>-<md5>.jpg`) for files named after `tag`. */
+/** The shards of the lab's pair-1 (its first plan): every node forwards an upload of another pair's shard there. */
+const PAIR1_SHARDS = new Set(labLayout().shards["pair-1"].split(" "));
+
+/**
+ * storagePath(uid, name) on a shard of pair-1, where the tests that PUT on
+ * pair-1's nodes need their files: the name gets a counter ("photo-3.jpg")
+ * until its md5 falls on one.
+ */
+export function pairOnePath(uid: string | number, name: string): string {
+    const dot = name.lastIndexOf(".");
+    for (let k = 0; ; k++) {
+        const p = storagePath(uid, k === 0 ? name : `${name.slice(0, dot)}-${k}${name.slice(dot)}`);
+        if (PAIR1_SHARDS.has(p[0])) return p;
+    }
+}
+
+/** `count` layout paths (`6/2/a/<uid>-<md5>.jpg`) on pair-1's shards for files named after `tag`. */
 export function layoutPaths(tag: string, count: number): string[] {
-    return Array.from({ length: count }, (_, i) => storagePath(i + 1, `${tag}-${i}.jpg`));
+    return Array.from({ length: count }, (_, i) => pairOnePath(i + 1, `${tag}-${i}.jpg`));
 }
 
 /** Bash that stores one file of `bytes` random bytes at `rel` under `root` as the web user. */
