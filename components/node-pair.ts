@@ -10,7 +10,10 @@
 //      catch-up timer, replication health gate, verify);
 //   5. when the pair takes shards from other pairs in this run, both nodes'
 //      "move" steps at once (moveShards: they copy and change nothing
-//      served), once the pairs they copy from have run their steps.
+//      served), once the pairs they copy from have run their steps;
+//   6. with pairs[].dropUnserved, both nodes' "drop" steps at once
+//      (dropUnserved: remove only files the serving pairs hold, whose reads
+//      are routed there), once those pairs are ready.
 // So a pair never changes both nodes at once, and lsyncd never starts on a
 // pair whose disks have not been merged.
 import * as pulumi from "@pulumi/pulumi";
@@ -74,5 +77,15 @@ export class NodePair extends pulumi.ComponentResource {
         const copies = [first, second].flatMap((n) => n.runPhase("move", after)).filter((r) => !after.includes(r));
         if (copies.length > 0) this.ready = copies;
         return this.ready;
+    }
+
+    /**
+     * Registers both nodes' "drop" steps (none without pairs[].dropUnserved),
+     * to run at once after the pair is ready and `servers` (the pairs serving
+     * the shards it drops, their copies done) are.
+     */
+    dropUnserved(servers: pulumi.Resource[]): void {
+        const after = [...this.ready, ...servers];
+        for (const n of this.nodes) n.runPhase("drop", after);
     }
 }

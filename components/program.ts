@@ -54,14 +54,21 @@ export function program() {
     // New to every run: each node's replication-verify step runs on every apply (a wiped disk is refilled by a plain `pulumi up`).
     const runId = `${new Date().toISOString()} ${randomBytes(4).toString("hex")}`;
     const nodePairs = new Map<string, NodePair>();
+    const drops = new Map<string, string[]>();
     for (const pair of pairs) {
         const routing = pairRouting(shards, pairs, pair.name);
         nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, secrets, runId, routing }));
+        drops.set(pair.name, routing.drops.map((d) => d.pair));
     }
     // A pair taking shards copies them once the pairs it copies from have let it read (their allow lists).
     for (const [name, pair] of nodePairs) {
         const from = [...new Set(shards.moves.filter((m) => m.to === name).map((m) => m.from))];
         if (from.length > 0) pair.moveShards(from.flatMap((f) => nodePairs.get(f)!.served));
+    }
+    // A pair dropping copies of other pairs' shards checks them against those pairs once they hold their files.
+    for (const [name, pair] of nodePairs) {
+        const servers = drops.get(name)!;
+        if (servers.length > 0) pair.dropUnserved(servers.flatMap((s) => nodePairs.get(s)!.ready));
     }
     const shardPlan = planToConfig(shards.plan);
     const pin = `pulumi config set ${SHARDS_KEY} '${JSON.stringify(shardPlan)}'`;

@@ -32,7 +32,7 @@ export interface StackNode {
 /** What stackConfig builds a stack from. */
 export interface StackOptions {
     networks: StackNetworks;
-    pairs: { name: string; retire?: boolean; nodes: StackNode[] }[];
+    pairs: { name: string; retire?: boolean; dropUnserved?: boolean; nodes: StackNode[] }[];
     /** Plain pairstore:* values besides pairs (domains first, then the rest in this order). */
     values?: Record<string, unknown>;
     /** Secret pairstore:* values (sshPrivateKey, secureLinkSecret, heartbeatAuthKey, ...). */
@@ -68,7 +68,12 @@ export function stackNode(net: StackNetworks, n: StackNode) {
 /** Builds a stack config: `pairs` from the nodes, then `values` (domains before pairs), and the secrets. */
 export function stackConfig(o: StackOptions): BuiltStack {
     const { domains, ...rest } = o.values ?? {};
-    const pairs = o.pairs.map((p) => ({ name: p.name, ...(p.retire ? { retire: true } : {}), nodes: p.nodes.map((n) => stackNode(o.networks, n)) }));
+    const pairs = o.pairs.map((p) => ({
+        name: p.name,
+        ...(p.retire ? { retire: true } : {}),
+        ...(p.dropUnserved ? { dropUnserved: true } : {}),
+        nodes: p.nodes.map((n) => stackNode(o.networks, n)),
+    }));
     return {
         values: { ...(domains !== undefined ? { domains } : {}), pairs, ...rest },
         secrets: { ...o.secrets },

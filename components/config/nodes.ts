@@ -81,6 +81,8 @@ export interface PairSpec {
     nodes: [NodeSpec, NodeSpec];
     /** The pair gives its shards (with their files) to the other pairs; it may leave the config once the pinned plan gives it none. Default false. */
     retire: boolean;
+    /** Remove the pair's copies of shards it no longer serves (moved away), once both nodes of the pair serving them hold every file. Default false. */
+    dropUnserved: boolean;
 }
 
 /** A domain whose files the cluster stores and serves. */
@@ -158,11 +160,12 @@ export function parsePairs(value: unknown, k: string, allowUnpinned: boolean, ba
             bad(`${at} (${name}) has ${nodes.length} node${nodes.length === 1 ? "" : "s"}; a pair has exactly two: ` +
                 (nodes.length < 2 ? "add its peer node" : "move the extra nodes into a pair of their own"));
         }
-        unknownFields(o, ["name", "nodes", "retire"], at, bad);
+        unknownFields(o, ["name", "nodes", "retire", "dropUnserved"], at, bad);
         const retire = bool(o.retire, `${at}.retire`, false, bad);
+        const dropUnserved = bool(o.dropUnserved, `${at}.dropUnserved`, false, bad);
         const parsed = nodes.map((n, j) => parseNode(n, `${at}.nodes[${j}]`, allowUnpinned, bad));
         if (parsed.length === 2) checkPeers(parsed[0], parsed[1], at, bad);
-        return { name, nodes: parsed as [NodeSpec, NodeSpec], retire };
+        return { name, nodes: parsed as [NodeSpec, NodeSpec], retire, dropUnserved };
     });
     if (nodeCount % 2 === 1) {
         bad(`${k} has ${nodeCount} nodes, an odd number; servers are added in pairs: add a node or remove one`);

@@ -116,6 +116,8 @@ export function readyFileOf(domain: string): string {
 }
 /** Replication state that is not stored files: the peer's tombstones as last fetched, conflict counters. */
 export const REPLICATION_STATE_DIR = "/var/lib/pairstore/replication";
+/** Folders ("/4/") of the shards whose copies the node dropped (moves/drop-unserved.sh): lsyncd replays no removal there. */
+export const DROPPED_DIRS = `${REPLICATION_STATE_DIR}/dropped-dirs`;
 /** The command operators run to compare (and repair) both nodes of a pair. */
 export const VERIFY_BIN = "/usr/local/sbin/pairstore-verify";
 /** heartbeat's configuration directory (ha.cf, haresources, authkeys, resource.d/). */

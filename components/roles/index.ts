@@ -10,7 +10,7 @@ import { kernelGate, kernelRole } from "./kernel/steps";
 import { logsGate, logsRetireStep, logsRole } from "./logs/steps";
 import { nginxBuildRole } from "./nginx/build";
 import { nginxGate, nginxSitesRole, type SitesSecrets } from "./nginx/sites";
-import { NO_ROUTING, shardMoveSteps, type PairRouting } from "./moves/steps";
+import { dropUnservedSteps, NO_ROUTING, shardMoveSteps, type PairRouting } from "./moves/steps";
 import { packagesRole } from "./packages/steps";
 import { REPLICATION_UNITS, replicationGate, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication/steps";
 
@@ -57,7 +57,7 @@ export function nodeGateNeeds(settings: NodeSettings, node: NodeSpec, peer: Node
  * Every step of one node. The "base" phase ends with the node's health gate
  * (the peer's base steps wait for it); the "activate" phase ends with the
  * replication health gate and the verify step; the "move" phase copies the
- * shards the pair takes.
+ * shards the pair takes, the "drop" phase removes copies of shards it gave away.
  */
 export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec, secrets: NodeSecrets, place: NodePlace): StepSpec[] {
     const replication = replicationRole(settings, node, peer, secrets, place);
@@ -84,6 +84,7 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
         name: "replication-health", files: settings.domains.map((d) => readyFileOf(d.name)), phase: "activate",
     });
     // On every apply: recreate and refill a wiped root, compare and repair the pair.
-    // Last, when the pair takes shards: copy them (ShardDns waits for it).
-    return [...base, gate, ...later, replicationGate, replicationVerifyStep(settings, place), ...shardMoveSteps(settings, place.routing ?? NO_ROUTING, place.runId)];
+    // Last, when the pair takes shards: copy them (ShardDns waits for it); with dropUnserved, drop copies of other pairs' shards.
+    const routing = place.routing ?? NO_ROUTING;
+    return [...base, gate, ...later, replicationGate, replicationVerifyStep(settings, place), ...shardMoveSteps(settings, routing, place.runId), ...dropUnservedSteps(settings, routing, place.runId)];
 }

@@ -21,7 +21,8 @@ interface StepBase {
      * When the step runs inside its pair. A pair runs the first node's "base"
      * steps, then the second node's, then both nodes' "merge" steps, then
      * both nodes' "activate" steps, then both nodes' "move" steps at once,
-     * once the pairs they copy from are done (see NodePair).
+     * once the pairs they copy from are done, then both nodes' "drop" steps
+     * at once, once the pairs serving the shards are ready (see NodePair).
      */
     phase: StepPhase;
 }
@@ -61,7 +62,7 @@ export interface CopyStep extends StepBase {
 }
 
 /** The phases of a node's steps, in the order a pair runs them. */
-export const PHASES = ["base", "merge", "activate", "move"] as const;
+export const PHASES = ["base", "merge", "activate", "move", "drop"] as const;
 export type StepPhase = (typeof PHASES)[number];
 
 /** Options of a rendered script. */

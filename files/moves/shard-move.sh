@@ -7,7 +7,8 @@
 # pair's tombstones). The step runs on every apply until the new plan is
 # pinned, so files that reach the old pair meanwhile (clients with cached
 # DNS) follow. Files arrive with the replica group: lsyncd does not push
-# them to the peer, which copies them itself.
+# them to the peer, which copies them itself. A shard whose copies this
+# node once dropped leaves the dropped folders (lsyncd replays its deletes again).
 DATA_ROOT={{data_root}}
 DOMAINS=({{domains}})
 INTERNAL={{internal}}
@@ -17,29 +18,20 @@ PREFIX={{prefix}}
 RSYNC_USER={{rsync_user}}
 PASSWORD_FILE={{password_file}}
 BWLIMIT={{bwlimit}}
+DROPPED_DIRS={{dropped_dirs}}
 # "<shard> <pair it comes from> <its first node> <its second node>"
 MOVES=({{moves}})
 
-common=(--contimeout=10 --timeout=120 --no-inc-recursive)
-[ -z "$RSYNC_USER" ] || common+=("--password-file=$PASSWORD_FILE")
-remote() { echo "${RSYNC_USER:+$RSYNC_USER@}$1::$2"; }
+#include moves/shard-common.sh
+#include replication/times.sh
 
-# filter rules of a shard's folders: "4" -> /4/, "4a" -> /4/a/; also under the prefix
-shard_rules() {
-    local s=$1 top path base
-    top=${s:0:1}
-    path=$top
-    [ ${#s} = 1 ] || path="$top/${s:1:1}"
-    for base in "" ${PREFIX:+"/$PREFIX"}; do
-        [ -z "$base" ] || echo "+ $base/"
-        [ ${#s} = 1 ] || echo "+ $base/$top/"
-        echo "+ $base/$path/***"
-    done
-}
+shards=()
+for m in "${MOVES[@]}"; do read -r shard _ <<<"$m"; shards+=("$shard"); done
+if [ -s "$DROPPED_DIRS" ] && [ "$CHECK" != 1 ]; then dropped_set remove "${shards[@]}"; fi
 
 for m in "${MOVES[@]}"; do
     read -r shard from first second <<<"$m"
-    shard_rules "$shard" > "$_tmp/rules"
+    { shard_rules "$shard"; echo "- *"; } > "$_tmp/rules"
     for d in "${DOMAINS[@]}"; do
         root=$DATA_ROOT/$d/image
         src=
@@ -51,7 +43,6 @@ for m in "${MOVES[@]}"; do
         # Never a file deleted here: this node's tombstones come first in the filter.
         { find "$root/$INTERNAL/tombstones" -type f -printf '/%P\n' 2>/dev/null || true; } | sed 's/[][*?\\]/\\&/g; s/^/- /' > "$_tmp/filter"
         cat "$_tmp/rules" >> "$_tmp/filter"
-        echo "- *" >> "$_tmp/filter"
         args=(-rlpt --ignore-existing --filter="merge $_tmp/filter" --fsync --stats
               --temp-dir="$root/$INTERNAL/tmp/rsync" --chown="$WEB_USER:$REPLICA_GROUP" "${common[@]}")
         [ "$BWLIMIT" = 0 ] || args+=("--bwlimit=$BWLIMIT")
@@ -70,15 +61,15 @@ for m in "${MOVES[@]}"; do
 
         # Deletes made on the old pair since: its tombstones of this shard.
         rm -rf "$_tmp/tombs" && mkdir -p "$_tmp/tombs"
-        rsync -rt --filter="merge $_tmp/rules" --exclude='*' "${common[@]}" \
+        rsync -rt --filter="merge $_tmp/rules" "${common[@]}" \
             "$(remote "$src" "$d-refill")/$INTERNAL/tombstones/" "$_tmp/tombs/" 2>/dev/null || true
         while IFS=' ' read -r -d '' t p; do
             f=$root/$p
-            [ -f "$f" ] && [ "$(stat -c %Z "$f")" -lt "${t%%.*}" ] || continue
+            [ -f "$f" ] && older "$(stat -c %.3Z "$f")" "$t" || continue
             change "shard $shard of $d: remove $p, deleted on $from after it was copied" || continue
             rm -f -- "$f"
             runuser -u "$WEB_USER" -- mkdir -p -- "$root/$INTERNAL/tombstones/$(dirname "$p")"
-            touch -d "@${t%%.*}" -- "$root/$INTERNAL/tombstones/$p"
+            touch -d "@$t" -- "$root/$INTERNAL/tombstones/$p"
         done < <(find "$_tmp/tombs" -type f -printf '%T@ %P\0')
     done
 done

@@ -1,17 +1,19 @@
 // Growing and shrinking the lab under traffic, as a user grows a cluster
-// (README "Grow a cluster"): pair-3 joins and takes 5 of the 16 shards with
-// their files, then retires and gives them back. A read loop (every file,
-// through its shard name at the lab's DNS server, on every address it
-// resolves to) and an upload loop (new files, through whichever node the
-// shard name resolves to) run the whole time: no read may fail, no upload
-// may be lost, and every file ends on both nodes of the pair serving it.
+// (README "Grow or shrink a cluster"): pair-3 joins and takes 5 of the 16
+// shards with their files, the pairs that gave them drop their copies
+// (dropUnserved), then pair-3 retires and gives them back. A read loop
+// (every file, through its shard name at the lab's DNS server, on every
+// address it resolves to) and an upload loop (new files, through whichever
+// node the shard name resolves to) run the whole time: no read may fail, no
+// upload may be lost, and every file ends on both nodes of the pair serving it.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { applyLab, labPinnedPlan, resizeLab } from "../lab/lab";
+import { growPlan, planShards } from "../../components/lib/shards";
+import { applyLab, labPinnedPlan, labStack, resizeLab } from "../lab/lab";
 import { destroyHost } from "../lab/hosts";
 import { LAB_DOMAINS, LAB_GROWTH_PAIR, labHosts, labPairs } from "../lab/topology";
 import { dnsDigAll } from "./dns-env";
-import { describeLab, labReady } from "./lab-env";
-import { httpRequest, servedDigests, sha256 } from "./replication-helpers";
+import { describeLab, labReady, onHost } from "./lab-env";
+import { httpRequest, present, rootOf, servedDigests, sha256, storeFiles, waitFor } from "./replication-helpers";
 
 const HEX = [..."0123456789abcdef"];
 const PORT = Object.fromEntries(LAB_DOMAINS.map((d) => [d.name, d.internalPort]));
@@ -93,10 +95,14 @@ function uploadLoop(into: LabFile[]) {
     return { stop: async () => { running = false; await done; return failures; } };
 }
 
+/** The pair the pinned plan gives a shard. */
+function pairOf(shard: string): string {
+    return Object.entries(labPinnedPlan()).find(([, s]) => s.split(" ").includes(shard))![0];
+}
+
 /** Files not held, with the right bytes, by both nodes of the pair the pinned plan gives their shard. */
 async function misplaced(files: LabFile[]): Promise<string[]> {
     const plan = labPinnedPlan();
-    const pairOf = (shard: string) => Object.entries(plan).find(([, s]) => s.split(" ").includes(shard))![0];
     const bad: string[] = [];
     for (const p of labPairs(3).filter((p) => p.name in plan)) {
         for (const n of p.nodes) {
@@ -132,10 +138,10 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
 
     beforeAll(async () => {
         await labReady();
-        // 3 files per shard and domain, all uploaded through node-1a: it forwards those of pair-2's shards
+        // 16 files per shard and domain (512), all uploaded through node-1a: it forwards those of pair-2's shards
         for (const d of LAB_DOMAINS) {
             for (const s of HEX) {
-                for (let i = 0; i < 3; i++) {
+                for (let i = 0; i < 16; i++) {
                     const { file, body } = newFile(d.name, s);
                     const r = await httpRequest(`http://${HOSTS[0].mgmtIp}:${d.internalPort}/${file.rel}`, { method: "PUT", body });
                     expect(r.status, `PUT ${file.rel} through node-1a`).toBe(201);
@@ -152,25 +158,163 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
         for (const n of LAB_GROWTH_PAIR.nodes) await destroyHost(n.name);
     }, 900_000);
 
-    it("grows to three pairs and shrinks back: no read fails, no upload is lost, every file on both nodes of its pair", async () => {
-        for (const [count, what] of [[3, "grow"], [2, "shrink"]] as const) {
-            const reads = readLoop(files);
-            const during: LabFile[] = [];
-            const uploads = uploadLoop(during);
-            let resized = false;
-            try {
-                resized = await resizeLab(count, applyOk, () => undefined);
-            } finally {
-                const uploadFailures = await uploads.stop();
-                const r = await reads.stop();
-                expect(resized, `${what}: the applies succeeded`).toBe(true);
-                expect(uploadFailures, `${what}: uploads that failed`).toEqual([]);
-                expect(r.failures, `${what}: reads that failed (of ${r.reads})`).toEqual([]);
-                expect(r.reads).toBeGreaterThan(files.length * 2);
-                files.push(...during);
-            }
-            expect(Object.keys(labPinnedPlan()).sort(), what).toEqual(labPairs(count).map((p) => p.name));
-            expect(await misplacedAfter(files), `${what}: files not on both nodes of their pair`).toEqual([]);
+    /** Resizes the lab to `count` pairs under the read and upload loops: nothing fails, every file ends on both nodes of its pair. */
+    async function resizeUnderTraffic(count: number, what: string, apply = applyOk, overrides?: Record<string, unknown>) {
+        const reads = readLoop(files);
+        const during: LabFile[] = [];
+        const uploads = uploadLoop(during);
+        let resized: boolean | Error = false;
+        try {
+            resized = await resizeLab(count, apply, () => undefined, overrides).catch((e: Error) => e);
+        } finally {
+            const uploadFailures = await uploads.stop();
+            const r = await reads.stop();
+            if (resized instanceof Error) throw resized;
+            expect(resized, `${what}: the applies succeeded`).toBe(true);
+            expect(uploadFailures, `${what}: uploads that failed`).toEqual([]);
+            expect(r.failures, `${what}: reads that failed (of ${r.reads})`).toEqual([]);
+            expect(r.reads).toBeGreaterThan(files.length * 2);
+            files.push(...during);
         }
-    }, 1_800_000);
+        expect(Object.keys(labPinnedPlan()).sort(), what).toEqual(labPairs(count).map((p) => p.name));
+        expect(await misplacedAfter(files), `${what}: files not on both nodes of their pair`).toEqual([]);
+    }
+
+    /** The lab's pairs with dropUnserved on `pair` (pairstore:pairs, as an override). */
+    const dropOn = (pair: string) => ({
+        pairs: (JSON.parse(labStack()["pairstore:pairs"].value) as Array<Record<string, unknown>>).map((p) => (p.name === pair ? { ...p, dropUnserved: true } : p)),
+    });
+    const nodesOf = (pair: string) => labPairs(3).find((p) => p.name === pair)!.nodes.map((n) => n.name);
+
+    it("grows to three pairs under traffic, its first apply killed mid-copy: the next resumes; no read fails, no upload is lost, every file on both nodes of its pair", async () => {
+        const root = (d: string) => rootOf(d);
+        const filesOn3a = async () => Number(await onHost("node-3a",
+            `{ ${LAB_DOMAINS.map((d) => `find ${root(d.name)} -path '*/.pairstore' -prune -o -type f -print`).join("; ")}; } | wc -l`));
+        const oldNodes = HOSTS.filter((h) => nodesOf("pair-1").includes(h.name) || nodesOf("pair-2").includes(h.name)).map((h) => h.mgmtIp.replace(/\./g, "\\."));
+        let applies = 0;
+        let atKill = 0;
+        let resumedCopies = -1;
+        // The first apply is killed (SIGKILL, with its ssh sessions: an interrupted `pulumi up`) once node-3a's copy has begun.
+        const apply = async (): Promise<boolean> => {
+            applies++;
+            if (applies === 1) {
+                const abort = new AbortController();
+                let done = false;
+                const run = applyLab({}, { signal: abort.signal }).then((r) => `finished (ok: ${r.ok})`, () => "killed").finally(() => { done = true; });
+                const copying = `pgrep -f -- '(${oldNodes.join("|")})::[a-z.]+-refill/' >/dev/null && echo copying || true`;
+                await waitFor(async () => done || ((await onHost("node-3a", copying)) === "copying" && (await filesOn3a()) > 0), 900_000, 300);
+                atKill = done ? 0 : await filesOn3a();
+                abort.abort();
+                expect(await run, "the first apply, killed mid-copy (if it finished first: lower replication.moveBwLimit)").toBe("killed");
+                expect(atKill, "files node-3a held when the apply was killed").toBeGreaterThan(0);
+                // write-once across the move: a name the old pair holds and node-3a has not copied yet is refused there
+                const to3 = growPlan(planShards(["pair-1", "pair-2"], 1), "pair-3").shards.filter((x) => x.pair === "pair-3").map((x) => x.shard);
+                const d = LAB_DOMAINS[0];
+                const moving = files.filter((f) => f.domain === d.name && to3.includes(f.shard)).map((f) => f.rel);
+                const copied = new Set(await present("node-3a", d.name, moving));
+                // the last in rsync's order (by name): the copy that may still run after the kill reaches it last
+                const notYet = moving.filter((rel) => !copied.has(rel)).sort().pop();
+                expect(notYet, "a moving file node-3a has not copied yet").toBeDefined();
+                const twin = await httpRequest(`http://${HOSTS.find((h) => h.name === "node-3a")!.mgmtIp}:${d.internalPort}/${notYet}`, { method: "PUT", body: Buffer.from("another file, same name") });
+                expect(`${twin.status} ${twin.body.toString().trim()}`, `PUT ${notYet} on node-3a`).toMatch(/^409 .*exists on the pair its shard moves from or to/);
+                return true;
+            }
+            const r = await applyLab();
+            if (applies === 2) {
+                const moved = [...(r.stdout["node-3a-shard-move"] ?? "").matchAll(/: copy (\d+) files/g)].reduce((n, m) => n + Number(m[1]), 0);
+                resumedCopies = moved;
+            }
+            if (!r.ok) console.error(`grow: apply failed:\n${r.failed.map((f) => `${f.name}: ${f.message}`).join("\n")}`);
+            return r.ok;
+        };
+        // slow enough to be caught copying
+        await resizeUnderTraffic(3, "grow", apply, { replication: { moveBwLimit: 256 } });
+        // the next apply resumed: it copied only what node-3a lacked, nothing twice, no partial file left
+        expect(resumedCopies, "files the resumed copy sent").toBeGreaterThanOrEqual(0);
+        expect(resumedCopies + atKill, "files copied before the kill are not copied again").toBeLessThanOrEqual(await filesOn3a());
+        for (const n of nodesOf("pair-3")) {
+            const partial = await onHost(n, LAB_DOMAINS.map((d) => `find ${root(d.name)} -path '*/.pairstore' -prune -o -type f -regextype posix-extended -regex '.*/\\.[^/]+\\.[A-Za-z0-9]{6}$' -print`).join("; "));
+            expect(partial, `${n}: rsync's partial files`).toBe("");
+        }
+    }, 1_500_000);
+
+    it("the pairs that gave shards dropped their copies (no tombstone), and still answer reads of them at their IPs", async () => {
+        const moved = files.filter((f) => pairOf(f.shard) === "pair-3");
+        expect(moved.length).toBeGreaterThan(0);
+        for (const pair of ["pair-1", "pair-2"]) {
+            for (const node of nodesOf(pair)) {
+                for (const d of LAB_DOMAINS) {
+                    const mine = moved.filter((f) => f.domain === d.name).map((f) => f.rel);
+                    expect(await present(node, d.name, mine), `${node} ${d.name}: copies of moved files`).toEqual([]);
+                    const tombs = await onHost(node, `cd ${rootOf(d.name)}/.pairstore/tombstones 2>/dev/null && for f in ${mine.join(" ")}; do [ ! -e "$f" ] || echo "$f"; done; true`);
+                    expect(tombs, `${node} ${d.name}: tombstones of dropped files`).toBe("");
+                }
+            }
+        }
+        const old = HOSTS.filter((h) => ["node-1a", "node-2b"].includes(h.name));
+        for (const f of moved.slice(0, 12)) {
+            for (const h of old) {
+                const r = await httpRequest(`http://${h.publicIp}/${f.rel}`, { headers: { Host: `${f.shard}.image.${f.domain}` }, timeoutMs: 10_000 });
+                expect(`${r.status} ${sha256(r.body) === f.sum}`, `${f.rel} at ${h.name}`).toBe("200 true");
+            }
+        }
+    }, 120_000);
+
+    it("dropping hands over what the serving pair lacks, and refuses, naming it and removing nothing, a file it holds with other bytes", async () => {
+        const d = LAB_DOMAINS[0];
+        const shard = labPinnedPlan()["pair-3"].split(" ")[0];
+        const [one, two] = [newFile(d.name, shard).file.rel, newFile(d.name, shard).file.rel];
+        const [n1a, n1b] = nodesOf("pair-1");
+        const [n3a, n3b] = HOSTS.filter((h) => nodesOf("pair-3").includes(h.name));
+        // two files reach pair-1 that pair-3 does not have: `one` pair-3 lacks, `two` it holds with other bytes
+        await storeFiles(n1a, d.name, [one, two], 3000);
+        expect(await waitFor(async () => (await present(n1b, d.name, [one, two])).length === 2, 30_000), `${n1b} got both`).toBeGreaterThanOrEqual(0);
+        const theirs = Buffer.from("pair-3's own bytes");
+        expect((await httpRequest(`http://${n3a.mgmtIp}:${d.internalPort}/${two}`, { method: "PUT", body: theirs })).status).toBe(201);
+        try {
+            const refused = await applyLab(dropOn("pair-1"));
+            expect(refused.ok, "an apply dropping a file held with other bytes").toBe(false);
+            const why = refused.failed.map((f) => f.message).join("\n");
+            expect(why).toContain(two);
+            expect(why).toContain("nothing removed");
+            for (const n of [n1a, n1b]) expect(await present(n, d.name, [one, two]), `${n} removed nothing`).toEqual([one, two]);
+            // `one` was handed over: both nodes of pair-3 hold it with pair-1's bytes
+            const want = (await servedDigests(HOSTS.find((h) => h.name === n1a)!.mgmtIp, d.internalPort, [one])).get(one);
+            for (const h of [n3a, n3b]) expect((await servedDigests(h.mgmtIp, d.internalPort, [one])).get(one), `${h.name} holds ${one}`).toBe(want);
+            // the conflict resolved by deleting pair-3's file: the delete is later than pair-1's copy, which may go
+            expect((await httpRequest(`http://${n3a.mgmtIp}:${d.internalPort}/${two}`, { method: "DELETE" })).status).toBe(204);
+            const dropped = await applyLab(dropOn("pair-1"));
+            expect(dropped.ok, dropped.failed.map((f) => `${f.name}: ${f.message}`).join("\n")).toBe(true);
+            for (const n of [n1a, n1b]) expect(await present(n, d.name, [one, two]), `${n} dropped both`).toEqual([]);
+            // deleted on pair-3 later than pair-1's copy was written: gone everywhere, not brought back
+            for (const h of [n3a, n3b]) expect((await httpRequest(`http://${h.mgmtIp}:${d.internalPort}/${two}`)).status, `${two} at ${h.name}`).toBe(404);
+        } finally {
+            for (const n of [n1a, n1b]) await onHost(n, `rm -f ${rootOf(d.name)}/${two}`);
+            expect((await applyLab()).ok, "the lab's own config applies again").toBe(true);
+        }
+    }, 600_000);
+
+    it("a DELETE sent to a pair that gave the shard away deletes the file at the pair serving it, for good", async () => {
+        const d = LAB_DOMAINS[1];
+        const f = files.find((x) => x.domain === d.name && pairOf(x.shard) === "pair-3")!;
+        const [n1b] = HOSTS.filter((h) => h.name === "node-1b");
+        const serving = HOSTS.filter((h) => nodesOf("pair-3").includes(h.name));
+        const r = await httpRequest(`http://${n1b.mgmtIp}:${d.internalPort}/${f.rel}`, { method: "DELETE" });
+        expect(`${r.status} ${r.body.toString().trim()}`, `DELETE ${f.rel} at node-1b`).toMatch(/^204/);
+        files.splice(files.indexOf(f), 1);
+        for (const h of serving) {
+            const gone = await waitFor(async () => (await httpRequest(`http://${h.mgmtIp}:${d.internalPort}/${f.rel}`)).status === 404, 10_000, 200);
+            expect(gone, `${f.rel} deleted at ${h.name}`).toBeGreaterThanOrEqual(0);
+            expect(await onHost(h.name, `[ -e ${rootOf(d.name)}/.pairstore/tombstones/${f.rel} ] && echo tombstone`), h.name).toBe("tombstone");
+        }
+        // not answered from anywhere: the public IPs of the old pair and of the serving pair
+        for (const h of [n1b, ...serving]) {
+            const got = await httpRequest(`http://${h.publicIp}/${f.rel}`, { headers: { Host: `${f.shard}.image.${d.name}` }, timeoutMs: 10_000 });
+            expect(got.status, `${f.rel} at ${h.name}'s public IP`).toBe(404);
+        }
+    }, 120_000);
+
+    it("shrinks back to two pairs under traffic: no read fails, no upload is lost, every file on both nodes of its pair", async () => {
+        await resizeUnderTraffic(2, "shrink");
+    }, 1_200_000);
 });

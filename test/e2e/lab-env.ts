@@ -3,7 +3,7 @@
 import { describe } from "vitest";
 import { labHostsUp, applyLab } from "../lab/lab";
 import { sshRun } from "../lab/hosts";
-import { labDnsHost, labHosts } from "../lab/topology";
+import { labDnsHost, labHosts, labPairs } from "../lab/topology";
 
 const reason = process.platform !== "linux" ? "not Linux" : process.getuid?.() !== 0 ? "not root" : undefined;
 if (reason && process.env.CI) throw new Error(`end-to-end tests need root on Linux (${reason}); CI must run them as root`);
@@ -24,7 +24,7 @@ export async function labReady() {
 
 /** Runs a command on a lab host (a node or the DNS host) as root; throws when it fails. */
 export async function onHost(name: string, command: string): Promise<string> {
-    const h = [...labHosts(), labDnsHost()].find((x) => x.name === name);
+    const h = [...labHosts(labPairs(3)), labDnsHost()].find((x) => x.name === name);
     if (!h) throw new Error(`no lab host ${name}`);
     const r = await sshRun(h, command);
     if (r.code !== 0) throw new Error(`${name}: \`${command}\` exited ${r.code}: ${r.stderr}`);

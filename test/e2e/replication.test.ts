@@ -79,7 +79,7 @@ describeLab("replication inside a pair on the lab hosts", () => {
     it("refills a wiped B without wiping A: its deletes are not replayed, and one plain apply restores it, hidden files included", async () => {
         await storeFiles(A, DOMAIN, layoutPaths(tag("wipe"), 20));
         // hidden files of an application, written straight to A's disk (not through DAV)
-        const hidden = [`7/2/a/.hidden-${tag("h")}.jpg`, `.app-${tag("top")}`];
+        const hidden = [`6/2/a/.hidden-${tag("h")}.jpg`, `.app-${tag("top")}`];
         await onHost(A, hidden.map((h) => `runuser -u www-data -- bash -c 'head -c 700 /dev/urandom > ${rootOf(DOMAIN)}/${h}'`).join(" && "));
         // a catch-up run on both nodes (heal, then a full push without delete) evens out anything earlier tests left
         await onHost(B, "systemctl start pairstore-catchup.service");

@@ -33,6 +33,8 @@ export interface RunOptions {
     program?: string;
     /** The project file (default Pulumi.yaml). */
     projectFile?: string;
+    /** Aborting it SIGKILLs the run, as a killed `pulumi up` (the run then rejects). */
+    signal?: AbortSignal;
 }
 
 /** A deployment's result plus everything the steps printed. */
@@ -53,8 +55,9 @@ export async function runStack(stack: string, stateFile: string, config: StackCo
     try {
         const log = await new Promise<string>((resolve, reject) => {
             // One node process with tsx's loader (the tsx CLI would start a second one).
+            // With opts.signal in its own process group: the kill takes its ssh processes along.
             const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "runner.ts")], {
-                cwd: ROOT, stdio: ["pipe", "pipe", "pipe"],
+                cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], detached: opts.signal !== undefined,
             });
             let out = "";
             const take = (d: Buffer) => {
@@ -64,6 +67,9 @@ export async function runStack(stack: string, stateFile: string, config: StackCo
             child.stdout.on("data", take);
             child.stderr.on("data", take);
             child.on("error", reject);
+            opts.signal?.addEventListener("abort", () => {
+                if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
+            }, { once: true });
             child.on("close", (code) => (code === 0 || code === FAILED_EXIT ? resolve(out) : reject(new Error(`engine runner exited ${code}:\n${out.slice(-4000)}`))));
             child.stdin.end(JSON.stringify(req));
         });

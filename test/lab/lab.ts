@@ -138,14 +138,16 @@ export function ensureNginxSource(): string {
 
 /**
  * Grows or shrinks the lab to `count` pairs the way a user grows or shrinks a
- * cluster (README "Grow a cluster"): a pair joins with `apply` (its shards
- * move with their files), a second apply copies what reached the old pair
- * meanwhile, then the plan in force is pinned and applied; a pair leaves by
+ * cluster (README "Grow or shrink a cluster"): a pair joins with `apply` (its
+ * shards move with their files), a second apply copies what reached the old
+ * pair meanwhile, then the plan in force is pinned and applied with
+ * dropUnserved on the pairs that gave shards (they drop their copies); a pair leaves by
  * retiring first (its shards move to the others, applied twice), then the
  * plan is pinned, the pair removed from the config and applied, and its hosts
  * taken down. `apply` applies the stack config labHostsUp wrote; false stops.
+ * `overrides` are other stack keys for these applies (the lab's own after).
  */
-export async function resizeLab(count: number, apply: () => Promise<boolean>, log: (m: string) => void = console.log): Promise<boolean> {
+export async function resizeLab(count: number, apply: () => Promise<boolean>, log: (m: string) => void = console.log, overrides?: Record<string, unknown>): Promise<boolean> {
     const pinned = labPinnedPlan();
     const wanted = labPairs(count);
     const names = wanted.map((p) => p.name);
@@ -153,20 +155,23 @@ export async function resizeLab(count: number, apply: () => Promise<boolean>, lo
     const joining = names.filter((p) => !(p in pinned));
     if (leaving.length > 0) {
         log(`lab: ${leaving.join(", ")} retire: their shards move to the other pairs with their files`);
-        await labHostsUp({ pairs: labPairs(3).filter((p) => names.includes(p.name) || p.name in pinned), retire: leaving, shards: pinned });
+        await labHostsUp({ pairs: labPairs(3).filter((p) => names.includes(p.name) || p.name in pinned), retire: leaving, shards: pinned, overrides });
         // twice, as a user does: the second copies what reached the old pair meanwhile
         if (!(await apply()) || !(await apply())) return false;
         pinLabPlan(labOutputs().shardPlan);
         log(`lab: pinned the plan in force; removing ${leaving.join(", ")} from the config`);
     }
-    await labHostsUp({ pairs: wanted, retire: [], shards: labPinnedPlan() });
+    await labHostsUp({ pairs: wanted, retire: [], shards: labPinnedPlan(), overrides });
     if (!(await apply())) return false;
     if (joining.length > 0) {
         if (!(await apply())) return false;
         pinLabPlan(labOutputs().shardPlan);
-        log(`lab: ${joining.join(", ")} took shards with their files; pinned the plan in force, applying once more (the moves end)`);
-        await labHostsUp({ pairs: wanted, retire: [], shards: labPinnedPlan() });
+        // the pairs that gave shards drop their copies (checked against the new pair, what it lacks handed over)
+        const givers = Object.keys(pinned).filter((p) => names.includes(p));
+        log(`lab: ${joining.join(", ")} took shards with their files; pinned the plan in force, applying once more (the moves end, ${givers.join(", ")} drop their copies)`);
+        await labHostsUp({ pairs: wanted, retire: [], drop: givers, shards: labPinnedPlan(), overrides });
         if (!(await apply())) return false;
+        await labHostsUp({ pairs: wanted, retire: [], shards: labPinnedPlan() });
     }
     for (const p of labPairs(3).filter((p) => leaving.includes(p.name))) {
         for (const n of p.nodes) await destroyHost(n.name);
@@ -189,7 +194,7 @@ export function labStack(overrides: Record<string, unknown> = {}): StackConfig {
 }
 
 /** Applies the program to the lab with pairstore's engine; a successful apply records the stack outputs, as Pulumi does. */
-export async function applyLab(overrides: Record<string, unknown> = {}, opts: { echo?: boolean; preview?: boolean } = {}): Promise<RunResult> {
+export async function applyLab(overrides: Record<string, unknown> = {}, opts: { echo?: boolean; preview?: boolean; signal?: AbortSignal } = {}): Promise<RunResult> {
     const result = await runStack(LAB_STACK, STATE_FILE, labStack(overrides), opts);
     if (result.ok && !opts.preview) writeFileSync(OUTPUTS_FILE, JSON.stringify(result.outputs, null, 1));
     return result;

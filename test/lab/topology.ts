@@ -134,6 +134,10 @@ export interface LabLayout {
     pairs: LabPair[];
     /** Pairs marked retire: true (their shards move to the others). */
     retire: string[];
+    /** Pairs marked dropUnserved: true (they drop their copies of shards they gave away); default none. */
+    drop?: string[];
+    /** Other `pairstore:` keys of the stack (a test's, e.g. replication.moveBwLimit); default none. */
+    overrides?: Record<string, unknown>;
     /** The pinned plan, in config form. */
     shards: Record<string, string>;
 }
@@ -145,11 +149,13 @@ export function labLayout(): LabLayout {
 
 /** The lab stack config, in the shape of `pulumi config --json`. */
 export function labConfig(hostKeys: Record<string, string>, secrets: LabSecrets, overrides: Record<string, unknown> = {}, layout: LabLayout = labLayout()): StackConfig {
+    overrides = { ...layout.overrides, ...overrides };
     const stack = stackConfig({
         networks: { ssh: MGMT_NET, internal: MGMT_NET, public: PUBLIC_NET, publicPrefix: PUBLIC_PREFIX, publicGateway: PUBLIC_GATEWAY, sshUser: "root" },
         pairs: layout.pairs.map((p) => ({
             name: p.name,
             ...(layout.retire.includes(p.name) ? { retire: true } : {}),
+            ...(layout.drop?.includes(p.name) ? { dropUnserved: true } : {}),
             nodes: p.nodes.map((n) => ({
                 name: n.name,
                 octet: n.octet,

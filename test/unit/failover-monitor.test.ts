@@ -195,6 +195,20 @@ describe("the failover monitor", () => {
         });
     });
 
+    test("the peer's nginx fails only when its host answers: an error or a refused connection; a timeout or no route (a broken link) is not a failure", () => {
+        withMonitor((file) => {
+            const peerUrl = nginxHealthUrls(spec, b.internalAddress)[0];
+            const failing = (line: string) => spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}
+                curl() { printf '%s\\n' ${JSON.stringify(line)}; }
+                probe 1; peer_failing && echo failing || echo "not failing"`], { encoding: "utf8" }).stdout.trim();
+            expect(failing(`503 ${peerUrl} `)).toBe("failing");
+            expect(failing(`000 ${peerUrl} Failed to connect to ${b.internalAddress} port 8081 after 1 ms: Connection refused`)).toBe("failing");
+            expect(failing(`000 ${peerUrl} Connection timed out after 2001 milliseconds`)).toBe("not failing");
+            expect(failing(`000 ${peerUrl} Failed to connect to ${b.internalAddress} port 8081 after 3 ms: No route to host`)).toBe("not failing");
+            expect(failing(`200 ${peerUrl} `)).toBe("not failing");
+        });
+    });
+
     test("a quiet round's facts come from one curl and /proc: addresses, heartbeat's process, every health answer", () => {
         withMonitor((file, dir) => {
         // /proc/net/fib_trie as the kernel writes it (abridged): 10.78.0.111 and 198.51.100.12 are local
@@ -208,7 +222,7 @@ describe("the failover monitor", () => {
         const round = (pidfile: string) => {
             const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; FIB_TRIE=${dir}/fib_trie; HB_PIDFILE=${pidfile}
                 systemctl() { echo "systemctl $*" >> ${dir}/systemctl; case $* in *ActiveState\\ -p\\ Result*) printf '%s\\n' Result=exit-code ActiveState=activating ;; *) echo failed ;; esac; }
-                curl() { echo "200 ${urls[0]}"; echo "000 ${peerUrl}"; }
+                curl() { echo "200 ${urls[0]} "; echo "000 ${peerUrl} Failed to connect to ${b.internalAddress} port 8081 after 0 ms: Connection refused"; }
                 snapshot; heartbeat_state; probe 1
                 for r in "\${OWN[@]}" "\${FOREIGN[@]}"; do held "$r" && echo "held $RIP" || echo "free $RIP"; done
                 echo "heartbeat $hb_up $hb_state"; nginx_restarting && echo "nginx restarting"

@@ -54,7 +54,7 @@ describe("shard moves", () => {
         const leaving1 = spec.shards.moves.filter((m) => m.from === "pair-1").map((m) => m.shard);
         const r1 = pairRouting(spec.shards, spec.pairs, "pair-1");
         expect(r1.routes.map((r) => r.pair)).toEqual(["pair-2", "pair-3"]);
-        expect(r1.routes[0]).toEqual({ pair: "pair-2", addresses: spec.pairs[1].nodes.map((n) => n.internalAddress), reads: served("pair-2"), uploads: served("pair-2") });
+        expect(r1.routes[0]).toEqual({ pair: "pair-2", addresses: spec.pairs[1].nodes.map((n) => n.internalAddress), reads: served("pair-2"), uploads: served("pair-2"), checks: [] });
         // pair-3's shards from pair-1 stay uploadable on pair-1 until the plan is pinned (pair-1 still serves them)
         expect(r1.routes[1].reads).toEqual(served("pair-3"));
         expect(r1.routes[1].uploads).toEqual(served("pair-3").filter((s) => !leaving1.includes(s)));
@@ -62,6 +62,9 @@ describe("shard moves", () => {
         const from1 = spec.shards.moves.filter((m) => m.from === "pair-1").map((m) => m.shard);
         expect(r3.routes[0].reads).toEqual([...served("pair-1"), ...from1].sort());
         expect(r3.routes[0].uploads).toEqual(served("pair-1"));
+        // the shards moving between two pairs: an upload stored on either first asks the other
+        expect(r1.routes[1].checks).toEqual(leaving1);
+        expect(r3.routes[0].checks).toEqual(from1);
         // pinned: the same routes without the moves
         const pinned = growing((c) => { c.shards = planToConfig(spec.shards.plan); });
         expect(pairRouting(pinned.shards, pinned.pairs, "pair-3").routes[0].reads).toEqual(served("pair-1"));
@@ -106,6 +109,15 @@ describe("shard moves", () => {
         expect(internal).toContain(`if ($uri ~ "${shardUriPattern(to1.uploads, "/private/")}") {\n            set $pairstore_forward pairstore_example_com_to_pair_1;\n        }`);
         expect(internal).toContain("location = /.pairstore/forward {");
         expect(internal).toContain("proxy_pass http://$pairstore_forward$pairstore_path;");
+        // a DELETE of those shards goes there too, and removes this node's copy over loopback (not forwarded again)
+        expect(internal).toContain('set $pairstore_delete "${pairstore_delete}${http_x_pairstore_peer}${pairstore_forward}";\n        if ($pairstore_delete ~ ^Xpairstore_) {\n            rewrite ^ /.pairstore/forward last;');
+        expect(internal).toContain("mirror /.pairstore/delete-here;");
+        // uploads of shards moving from pair-1 ask pair-1 first (write-once across the move), which answers at /.pairstore/absent/
+        expect(internal).toContain(`if ($uri ~ "${shardUriPattern(to1.checks, "/private/")}") {\n            set $pairstore_source pairstore_example_com_to_pair_1;\n        }`);
+        expect(internal).toContain("location = /.pairstore/put {\n        internal;\n        auth_request /.pairstore/absent-elsewhere;\n        error_page 403 = @exists_elsewhere;\n");
+        expect(internal).toContain("proxy_pass http://$pairstore_source/.pairstore/absent$pairstore_path;");
+        expect(internal).toContain("location ^~ /.pairstore/absent/ {\n        alias /srv/images/example.com/image/;");
+        expect(internal).toContain("proxy_pass http://127.0.0.1:8081$pairstore_path;\n        proxy_set_header Host $host;\n        proxy_set_header X-Pairstore-Here 1;");
         const re = new RegExp(shardUriPattern(["4", "9e"], "/private/"));
         expect(["/4/0/0/x.jpg", "/private/4/1/2/x.jpg", "/9/e/0/x.jpg"].every((u) => re.test(u))).toBe(true);
         expect(["/5/0/0/x.jpg", "/9/f/0/x.jpg", "/x/4/0/0/x.jpg"].some((u) => re.test(u))).toBe(false);
@@ -114,6 +126,8 @@ describe("shard moves", () => {
         expect(alone).not.toContain("location @pairs");
         expect(alone).not.toContain("upstream pairstore_example_com_to_");
         expect(alone).not.toContain("location = /.pairstore/forward");
+        expect(alone).not.toContain("pairstore_delete");
+        expect(alone).not.toContain("auth_request /.pairstore/absent-elsewhere");
     });
 
     test("only the new pair's nodes get the shard-move step, last, in the move phase, with every shard and its sources", () => {
@@ -134,5 +148,37 @@ describe("shard moves", () => {
             const syntax = bashSyntax(stepCommand(move.name, move.script, { user: "root", check: false, owner: "x" }));
             expect(syntax.code, syntax.stderr).toBe(0);
         }
+    });
+
+    test("dropUnserved: the pair drops copies of the shards other pairs serve (none moving here), checked against them; they may read its refill modules", () => {
+        const grown = growPlan(planShards(["pair-1", "pair-2"], 1), "pair-3");
+        const served = (pair: string) => grown.shards.filter((s) => s.pair === pair).map((s) => s.shard);
+        const spec = growing((c) => { c.shards = planToConfig(grown); (c.pairs as any)[0].dropUnserved = true; });
+        expect(spec.pairs.map((p) => p.dropUnserved)).toEqual([true, false, false]);
+        const r1 = pairRouting(spec.shards, spec.pairs, "pair-1");
+        expect(r1.drops).toEqual([2, 3].map((i) => ({ pair: `pair-${i}`, addresses: spec.pairs[i - 1].nodes.map((n) => n.internalAddress), shards: served(`pair-${i}`) })));
+        expect(pairRouting(spec.shards, spec.pairs, "pair-2").drops).toEqual([]);
+        // pair-1's nodes list the files of the pairs it drops from
+        expect(pairRouting(spec.shards, spec.pairs, "pair-3").readers).toEqual(spec.pairs[0].nodes.map((n) => n.internalAddress));
+        for (const node of [0, 1]) {
+            const all = steps(spec, 0, node);
+            const drop = all[all.length - 1] as ScriptStep;
+            expect(drop.name).toBe("drop-unserved");
+            expect(drop.phase).toBe("drop");
+            expect(drop.script).toContain(`'pair-3 ${spec.pairs[2].nodes[0].internalAddress} ${spec.pairs[2].nodes[1].internalAddress} ${served("pair-3").join(" ")}'`);
+            expect(drop.script).toContain("PORTS=(8081 8082)");
+            const syntax = bashSyntax(stepCommand(drop.name, drop.script, { user: "root", check: false, owner: "x" }));
+            expect(syntax.code, syntax.stderr).toBe(0);
+        }
+        expect(steps(spec, 1, 0).some((s) => s.name === "drop-unserved")).toBe(false);
+        // while shards move to pair-1, their copies there are not dropped
+        const moving = growing((c) => { (c.pairs as any)[0].dropUnserved = true; (c.pairs as any)[2].retire = true; c.shards = planToConfig(grown); });
+        const into1 = moving.shards.moves.filter((m) => m.to === "pair-1").map((m) => m.shard);
+        expect(into1.length).toBeGreaterThan(0);
+        expect(pairRouting(moving.shards, moving.pairs, "pair-1").drops.flatMap((d) => d.shards).some((s) => into1.includes(s))).toBe(false);
+    });
+
+    test("pairs[].dropUnserved must be a boolean", () => {
+        expect(() => growing((c) => { (c.pairs as any)[0].dropUnserved = "yes"; })).toThrow(/pairs\[0\]\.dropUnserved/);
     });
 });

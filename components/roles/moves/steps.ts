@@ -3,10 +3,12 @@
 // shard), and the shard moves of a run: a pair taking shards (a pair added,
 // or one marked retire: true) copies their files before their DNS records
 // change and reads a file it lacks from the old pair meanwhile; the old pair
-// lets it read its rsyncd refill modules (replication/steps.ts). nginx's
-// side (shardUriPattern, the routes) is in nginx/sites.ts. Pure data and one step.
+// lets it read its rsyncd refill modules (replication/steps.ts). Once the
+// new plan is pinned, a pair with dropUnserved removes its copies of shards
+// it no longer serves, verified against the pair serving them. nginx's side
+// (shardUriPattern, the routes) is in nginx/sites.ts. Pure data and two steps.
 import type { ClusterSpec, PairSpec } from "../../config";
-import { INTERNAL_DIR, REPLICA_GROUP, RSYNC_PASSWORD, RSYNC_USER, WEB_USER } from "../../lib/paths";
+import { DROPPED_DIRS, INTERNAL_DIR, REPLICA_GROUP, RSYNC_PASSWORD, RSYNC_USER, WEB_USER } from "../../lib/paths";
 import type { ScriptStep } from "../../step/step";
 import { render, shq, shqList } from "../../step/template";
 
@@ -30,20 +32,34 @@ export interface PairRoute {
     reads: string[];
     /** Shards whose uploads are forwarded to that pair: the shards it serves, except those moving away from this pair. */
     uploads: string[];
+    /** Shards moving between that pair and this one in this run: an upload stored here must not exist there (write-once across the move). */
+    checks: string[];
+}
+
+/** Shards another pair serves whose copies the node drops (pairs[].dropUnserved) once that pair holds their files. */
+export interface ShardDrop {
+    /** The pair serving them. */
+    pair: string;
+    /** Its nodes' internal addresses, first node first. */
+    addresses: [string, string];
+    /** The shards. */
+    shards: string[];
 }
 
 /** What one node knows of the other pairs in this run (both nodes of a pair get the same). */
 export interface PairRouting {
     /** Shards its pair takes: copied to the node before their DNS records change, read from the old pair while missing. */
     incoming: IncomingShard[];
-    /** Internal addresses of the nodes taking shards from its pair: they may read its refill modules meanwhile. */
+    /** Internal addresses of the nodes that may read its refill modules: those taking shards from its pair, and those dropping copies of shards it serves. */
     readers: string[];
     /** Every other pair, in config order (its nodes may send here too). */
     routes: PairRoute[];
+    /** With pairs[].dropUnserved: the shards other pairs serve (none moving here), by pair; else empty. */
+    drops: ShardDrop[];
 }
 
 /** A single pair, or a plan not known: nothing goes elsewhere. */
-export const NO_ROUTING: PairRouting = { incoming: [], readers: [], routes: [] };
+export const NO_ROUTING: PairRouting = { incoming: [], readers: [], routes: [], drops: [] };
 
 /**
  * Where `pair` sends what it does not hold in this run: the shards it takes
@@ -58,17 +74,43 @@ export function pairRouting(shards: Pick<ClusterSpec["shards"], "plan" | "moves"
     const addresses = (name: string) => byName.get(name)!.nodes.map((n) => n.internalAddress) as [string, string];
     const { moves } = shards;
     const incoming = moves.filter((m) => m.to === pair).map((m) => ({ shard: m.shard, from: m.from, sources: addresses(m.from) }));
-    const readers = [...new Set(moves.filter((m) => m.from === pair).flatMap((m) => addresses(m.to)))];
+    const servesOf = (name: string) => shards.plan.shards.filter((s) => s.pair === name).map((s) => s.shard);
+    const droppers = servesOf(pair).length > 0 ? pairs.filter((p) => p.dropUnserved && p.name !== pair).map((p) => p.name) : [];
+    const readers = [...new Set([...moves.filter((m) => m.from === pair).map((m) => m.to), ...droppers].flatMap(addresses))];
     const leaving = new Set(moves.filter((m) => m.from === pair).map((m) => m.shard));
-    const routes = pairs.filter((p) => p.name !== pair).map((p) => {
-        const serves = shards.plan.shards.filter((s) => s.pair === p.name).map((s) => s.shard);
+    const others = pairs.filter((p) => p.name !== pair);
+    const routes = others.map((p) => {
+        const serves = servesOf(p.name);
         const reads = [...serves, ...incoming.filter((m) => m.from === p.name).map((m) => m.shard)].sort();
-        return { pair: p.name, addresses: addresses(p.name), reads, uploads: serves.filter((s) => !leaving.has(s)) };
+        const checks = moves.filter((m) => (m.to === pair && m.from === p.name) || (m.from === pair && m.to === p.name)).map((m) => m.shard).sort();
+        return { pair: p.name, addresses: addresses(p.name), reads, uploads: serves.filter((s) => !leaving.has(s)), checks };
     });
-    return { incoming, readers, routes };
+    const arriving = new Set(incoming.map((m) => m.shard));
+    const drops = byName.get(pair)!.dropUnserved
+        ? others.map((p) => ({ pair: p.name, addresses: addresses(p.name), shards: servesOf(p.name).filter((s) => !arriving.has(s)) })).filter((d) => d.shards.length > 0)
+        : [];
+    return { incoming, readers, routes, drops };
 }
 
 type MoveSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication" | "secureLinkPrefix">;
+
+/** The run id as a script comment shows it. */
+function runIdText(runId: string): string {
+    return runId.replace(/[^A-Za-z0-9:. -]/g, "");
+}
+
+/** What both shard scripts need: the image roots, the shard folders (files/moves/shard-common.sh), the other pairs' rsyncd. */
+function rsyncSettings(spec: MoveSettings) {
+    return {
+        data_root: shq(spec.dataRoot),
+        domains: shqList(spec.domains.map((d) => d.name)),
+        internal: shq(INTERNAL_DIR),
+        prefix: shq(spec.secureLinkPrefix.replace(/^\/|\/$/g, "")),
+        rsync_user: spec.replication.auth ? RSYNC_USER : "''",
+        password_file: shq(RSYNC_PASSWORD),
+        dropped_dirs: shq(DROPPED_DIRS),
+    };
+}
 
 /**
  * The node's shard-move step (phase "move", after replication runs on both
@@ -82,17 +124,32 @@ export function shardMoveSteps(spec: MoveSettings, routing: PairRouting, runId: 
         name: "shard-move",
         phase: "move",
         script: render("moves/shard-move.sh", {
-            run_id: runId.replace(/[^A-Za-z0-9:. -]/g, ""),
-            data_root: shq(spec.dataRoot),
-            domains: shqList(spec.domains.map((d) => d.name)),
-            internal: shq(INTERNAL_DIR),
+            ...rsyncSettings(spec),
+            run_id: runIdText(runId),
             web_user: shq(WEB_USER),
             replica_group: shq(REPLICA_GROUP),
-            prefix: shq(spec.secureLinkPrefix.replace(/^\/|\/$/g, "")),
-            rsync_user: spec.replication.auth ? RSYNC_USER : "''",
-            password_file: shq(RSYNC_PASSWORD),
             bwlimit: spec.replication.moveBwLimit,
             moves: shqList(routing.incoming.map((m) => `${m.shard} ${m.from} ${m.sources[0]} ${m.sources[1]}`)),
+        }),
+    }];
+}
+
+/**
+ * The node's drop-unserved step (phase "drop", after the pairs serving the
+ * shards are ready): none without pairs[].dropUnserved. It carries the run
+ * id: every apply drops what reached the pair since (cheap when nothing did).
+ */
+export function dropUnservedSteps(spec: MoveSettings, routing: PairRouting, runId: string): ScriptStep[] {
+    if (routing.drops.length === 0) return [];
+    return [{
+        kind: "script",
+        name: "drop-unserved",
+        phase: "drop",
+        script: render("moves/drop-unserved.sh", {
+            ...rsyncSettings(spec),
+            run_id: runIdText(runId),
+            ports: spec.domains.map((d) => d.internalPort).join(" "),
+            drops: shqList(routing.drops.map((d) => `${d.pair} ${d.addresses[0]} ${d.addresses[1]} ${d.shards.join(" ")}`)),
         }),
     }];
 }

@@ -171,8 +171,12 @@ function routingFragments(spec: SitesSpec, domain: ClusterSpec["domains"][number
     const uri = (shards: string[]) => shardUriPattern(shards, spec.secureLinkPrefix);
     const used = routing.routes.filter((r) => r.reads.length > 0 || r.uploads.length > 0);
     const upstream = (pair: string) => pairUpstreamName(domain.name, pair);
+    // `if ($uri ~ <its shards>) { set $<variable> <the pair's upstream>; }`
+    const route = (variable: string, pair: string, shards: string[]) =>
+        render("nginx/shard-route.conf", { variable, shard_uri: uri(shards), upstream: upstream(pair) });
     const reads = used.filter((r) => r.reads.length > 0);
     const uploads = used.filter((r) => r.uploads.length > 0);
+    const checks = used.filter((r) => r.checks.length > 0);
     return {
         cluster_allow: routing.routes.length === 0 ? "" : "    # the other pairs' nodes: reads and uploads they forward\n" +
             routing.routes.flatMap((r) => r.addresses.map((a) => `    allow ${a};  # ${r.pair}\n`)).join(""),
@@ -188,10 +192,15 @@ function routingFragments(spec: SitesSpec, domain: ClusterSpec["domains"][number
             tombstones: tombstonesOf(spec.dataRoot, domain.name),
             node: node.name,
             node_address: node.internalAddress,
-            routes: reads.map((r) => render("nginx/pairs-read-route.conf", { shard_uri: uri(r.reads), upstream: upstream(r.pair) })).join(""),
+            routes: reads.map((r) => route("pairstore_read", r.pair, r.reads)).join(""),
         }),
-        upload_routes: uploads.map((r) => render("nginx/forward-upload-route.conf", { shard_uri: uri(r.uploads), upstream: upstream(r.pair) })).join(""),
-        forward_location: uploads.length === 0 ? "" : render("nginx/forward-upload.conf", { node: node.name, node_address: node.internalAddress }),
+        upload_routes: uploads.map((r) => route("pairstore_forward", r.pair, r.uploads)).join(""),
+        delete_forward: uploads.length === 0 ? "" : render("nginx/forward-delete.conf", {}),
+        forward_location: uploads.length === 0 ? "" : render("nginx/forward.conf", { node: node.name, node_address: node.internalAddress, internal_port: domain.internalPort }),
+        source_routes: checks.map((r) => route("pairstore_source", r.pair, r.checks)).join(""),
+        source_gate: checks.length === 0 ? "" : "        auth_request /.pairstore/absent-elsewhere;\n        error_page 403 = @exists_elsewhere;\n",
+        moving_check: checks.length === 0 ? "" : render("nginx/moving-check.conf", { node_address: node.internalAddress }),
+        absent_probe: routing.routes.length === 0 ? "" : render("nginx/absent.conf", { root: domainRootOf(spec.dataRoot, domain.name) }),
     };
 }
 

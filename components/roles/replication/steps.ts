@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec, NodeSpec } from "../../config";
 import {
-    domainRootOf, INTERNAL_DIR, LIB_DIR, LSYNCD_CONF, READY_DIR, readyFileOf, REPLICA_GROUP, REPLICA_MARKER, REPLICATION_STATE_DIR,
+    domainRootOf, DROPPED_DIRS, INTERNAL_DIR, LIB_DIR, LSYNCD_CONF, READY_DIR, readyFileOf, REPLICA_GROUP, REPLICA_MARKER, REPLICATION_STATE_DIR,
     RSYNC_PASSWORD, RSYNC_USER, RSYNCD_CONF, RSYNCD_SECRETS, UNIT_DIR, VERIFY_BIN, WEB_USER,
 } from "../../lib/paths";
 import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
@@ -141,6 +141,7 @@ export function renderLsyncdWrapper(spec: ReplicationSettings, peer: NodeSpec): 
         peer_name: shq(peer.name),
         replicate: shq(`${LIB_DIR}/replicate`),
         web_user: shq(WEB_USER),
+        dropped_dirs: shq(DROPPED_DIRS),
     });
 }
 
