@@ -2,8 +2,8 @@
 // Outside CI a non-root run skips them with that reason; in CI it fails.
 import { describe } from "vitest";
 import { labHostsUp, applyLab } from "../lab/lab";
-import { sshRun } from "../lab/hosts";
-import { labDnsHost, labHosts, labPairs } from "../lab/topology";
+import { labHosts } from "../lab/topology";
+import { onHost } from "./replication-helpers";
 
 const reason = process.platform !== "linux" ? "not Linux" : process.getuid?.() !== 0 ? "not root" : undefined;
 if (reason && process.env.CI) throw new Error(`end-to-end tests need root on Linux (${reason}); CI must run them as root`);
@@ -22,16 +22,7 @@ export async function labReady() {
     return r;
 }
 
-/** Runs a command on a lab host (a node or the DNS host) as root; throws when it fails. */
-export async function onHost(name: string, command: string): Promise<string> {
-    const h = [...labHosts(labPairs(3)), labDnsHost()].find((x) => x.name === name);
-    if (!h) throw new Error(`no lab host ${name}`);
-    const r = await sshRun(h, command);
-    if (r.code !== 0) throw new Error(`${name}: \`${command}\` exited ${r.code}: ${r.stderr}`);
-    return r.stdout.trim();
-}
-
-export { labHosts };
+export { labHosts, onHost };
 
 /** The journal's cursor on `name` now: read what is logged after it with `journalSince` (never a fixed last-N-lines window). */
 export async function journalCursor(name: string): Promise<string> {

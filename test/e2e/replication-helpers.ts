@@ -10,11 +10,11 @@ import { domainRootOf } from "../../components/lib/paths";
 import { DEFAULTS } from "../../components/config";
 import { WEB_USER } from "../../components/lib/paths";
 import { sshRun } from "../lab/hosts";
-import { labHosts, labLayout } from "../lab/topology";
+import { labDnsHost, labHosts, labLayout, labPairs } from "../lab/topology";
 
-/** Runs a command on a lab host as root; throws when it fails (no vitest here: the benchmark uses this module too). */
-async function onHost(name: string, command: string): Promise<string> {
-    const h = labHosts().find((x) => x.name === name);
+/** Runs a command on a lab host (a node, the growth pair's too, or the DNS host) as root; throws when it fails (no vitest here: the benchmark uses this module too). */
+export async function onHost(name: string, command: string): Promise<string> {
+    const h = [...labHosts(labPairs(3)), labDnsHost()].find((x) => x.name === name);
     if (!h) throw new Error(`no lab host ${name}`);
     const r = await sshRun(h, command);
     if (r.code !== 0) throw new Error(`${name}: \`${command.slice(0, 200)}\` exited ${r.code}: ${r.stderr}`);
