@@ -1,6 +1,6 @@
 // The shard plan in the stack config: `pairstore:shardDigits` and
 // `pairstore:shards` (the pinned plan) -> the plan in force for the pairs.
-import { movedShards, planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "../lib/shards";
+import { digitsFor, movedShards, planFromConfig, resolvePlan, ShardPlanError, type ShardDigits, type ShardPlan } from "../lib/shards";
 import type { PairSpec } from "./nodes";
 import { NAMESPACE, int } from "./readers";
 
@@ -29,6 +29,13 @@ export function parseShards(rawDigits: unknown, rawShards: unknown, pairs: PairS
     const names = pairs.map((p) => p.name).filter((n) => n !== "");
     const empty: ShardSpec = { digits, plan: { digits, shards: [] }, added: [], retired: [], moves: [], pinned: rawShards !== undefined };
     if (names.length === 0 || new Set(names).size !== names.length) return empty; // reported by parsePairs
+    const needed = digitsFor(names.length);
+    if (needed === undefined || needed > digits) {
+        // Checked here, not left to resolvePlan, so the problem names the keys to change.
+        bad(`${key("pairs")} has ${names.length} pairs but ${key("shardDigits")} ${digits} gives ${16 ** digits} shards, and every pair needs one: ` +
+            (needed === undefined ? "use at most 256 pairs" : `set ${key("shardDigits")} to ${needed} (256 shards 00..ff)`));
+        return empty;
+    }
     try {
         let pinned: ShardPlan | undefined;
         if (rawShards !== undefined) {

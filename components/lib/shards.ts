@@ -64,6 +64,11 @@ export const SHARDS_KEY = "pairstore:shards";
 
 const q = (v: unknown) => JSON.stringify(v);
 
+/** The fewest shard digits that leave none of `pairs` pairs without a shard; undefined above 256 pairs. */
+export function digitsFor(pairs: number): ShardDigits | undefined {
+    return pairs <= 16 ? 1 : pairs <= 256 ? 2 : undefined;
+}
+
 /**
  * The first plan: 16 (digits 1) or 256 (digits 2) shards over the pairs,
  * shard i to pair i mod N; every pair gets floor or ceil of shards/N.

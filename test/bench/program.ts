@@ -1,6 +1,8 @@
 // Benchmark: the program's own cost of registering clusters of 1, 4, 16, 64,
-// 128 and 256 pairs under mocks (2 shard digits above 16 pairs) (no SSH; mocks return inputs as outputs). Each size
-// runs in a fresh child process, so peak memory is per size.
+// 128 and 256 pairs under mocks (no SSH; mocks return inputs as outputs), each
+// with the shard digits a user would need (digitsFor: 256 shards above 16
+// pairs; the program takes at most 256). Each size runs in a fresh child
+// process, so peak memory is per size.
 //
 //   npx tsx test/bench/program.ts [--sizes 1,4,16,64,128,256] [--runs 3] [--heap 8192]
 //   npm run bench:program
@@ -12,6 +14,7 @@ import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
 import * as os from "os";
 import * as path from "path";
+import { digitsFor } from "../../components/lib/shards";
 import { arg, boundedArg } from "./args";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -20,6 +23,8 @@ const HEAP_MIB = boundedArg("heap", 8192, 512, 20_000);
 
 interface Sample {
     pairs: number;
+    /** shards of the plan in force: 16 or 256 */
+    shards: number;
     resources: number;
     commands: number;
     ms: number;
@@ -61,7 +66,7 @@ async function child(pairs: number) {
     const { nodeSteps } = await import("../../components/roles");
     const { stepCommand } = await import("../../components/step/step");
     const renderStart = performance.now();
-    const { pairs: pairSpecs, ...settings } = readClusterSpec();
+    const { pairs: pairSpecs, shards, ...settings } = readClusterSpec();
     let rendered = 0;
     for (const p of pairSpecs) {
         for (const [i, n] of p.nodes.entries()) {
@@ -77,6 +82,7 @@ async function child(pairs: number) {
     const ms = performance.now() - start;
     const sample: Sample = {
         pairs,
+        shards: shards.plan.shards.length,
         resources: counts.resources,
         commands: counts.commands,
         ms,
@@ -108,11 +114,15 @@ function runChild(pairs: number): Sample {
 
 function parent() {
     const sizes = arg("sizes", "1,4,16,64,128,256").split(",").map(Number);
+    const refused = sizes.filter((n) => !Number.isInteger(n) || n < 1 || digitsFor(n) === undefined);
+    if (refused.length > 0) throw new Error(`--sizes ${refused.join(",")}: a size is a number of pairs from 1 to 256 (the program gives every pair one of at most 256 shards)`);
     const runs = Number(arg("runs", "3"));
     const argv = process.argv.slice(2).join(" ");
     const rows: Array<Sample & { runsMs: number[] }> = [];
     for (const pairs of sizes) {
         const samples = Array.from({ length: runs }, () => runChild(pairs));
+        // Progress on stderr: the table comes only once every size has run (minutes at 256 pairs).
+        process.stderr.write(`${pairs} pairs: ${samples.map((x) => x.ms.toFixed(0)).join("/")} ms\n`);
         const ms = median(samples.map((s) => s.ms));
         rows.push({
             ...samples[0], ms, runsMs: samples.map((s) => s.ms), renderMs: median(samples.map((s) => s.renderMs)),
@@ -126,11 +136,11 @@ function parent() {
     out.push(`$ npx tsx test/bench/program.ts${argv ? ` ${argv}` : ""}`);
     out.push(`node ${process.version}, ${os.cpus().length} x ${cpu}; median of ${runs} fresh child process(es) per size, heap limit ${HEAP_MIB} MiB; mocks return inputs (no SSH)`);
     out.push("");
-    const head = ["pairs", "resources", "steps", "time ms", "ms/resource", "ms/pair", "render ms", "RSS before MiB", "peak RSS MiB", "per-pair time vs 1 pair"];
+    const head = ["pairs", "shards", "resources", "steps", "time ms", "ms/resource", "ms/pair", "render ms", "RSS before MiB", "peak RSS MiB", "per-pair time vs 1 pair"];
     const base = rows.find((r) => r.pairs === Math.min(...sizes))!;
     const perPair = (r: Sample) => r.ms / r.pairs;
     const table = rows.map((r) => [
-        String(r.pairs), String(r.resources), String(r.commands), r.ms.toFixed(1), (r.ms / r.resources).toFixed(3),
+        String(r.pairs), String(r.shards), String(r.resources), String(r.commands), r.ms.toFixed(1), (r.ms / r.resources).toFixed(3),
         perPair(r).toFixed(2), r.renderMs.toFixed(1), r.rssBeforeMiB.toFixed(1), r.peakRssMiB.toFixed(1), `${(perPair(r) / perPair(base)).toFixed(2)}x`,
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
@@ -159,5 +169,11 @@ if (childAt >= 0) {
         process.exit(1);
     });
 } else {
-    parent();
+    try {
+        parent();
+    } catch (e: any) {
+        // A refused size or a failed child: its message, not the parent's stack trace.
+        console.error(`bench:program: ${e?.message ?? e}`);
+        process.exit(1);
+    }
 }

@@ -153,6 +153,14 @@ describe("a valid DNS config", () => {
         expect(spec.shards.plan.shards[255]).toEqual({ shard: "ff", pair: "pair-2" });
     });
 
+    test.each([
+        { pairs: 17, digits: 1, fix: "set pairstore:shardDigits to 2 (256 shards 00..ff)" },
+        { pairs: 257, digits: 2, fix: "use at most 256 pairs" },
+    ])("$pairs pairs for shardDigits $digits: one problem naming the keys and the fix", ({ pairs, digits, fix }) => {
+        const raw = { ...clusterConfig(pairs), shardDigits: digits };
+        expect(problemsOf(raw)).toEqual([`pairstore:pairs has ${pairs} pairs but pairstore:shardDigits ${digits} gives ${16 ** digits} shards, and every pair needs one: ${fix}`]);
+    });
+
     test("a zone may be a parent of the domain, or image.<domain> itself; names are case-folded", () => {
         const raw = dnsConfig();
         (raw.dns as Any).domains = { "Example.org": { backend: "bind", zone: "image.example.org." }, "example.com": { zone: "com" } };

@@ -4,6 +4,7 @@
 import { mkdirSync } from "fs";
 import * as path from "path";
 import { ConfigError, parseClusterConfig, type ConfigFacts, type RawConfig } from "../../components/config";
+import { digitsFor } from "../../components/lib/shards";
 import { programConfigOf, stackConfig, stackNode, type StackNetworks } from "../stack-config";
 
 /** The fixture's networks: SSH 10.77.0.0/24 (as root), internal 10.78.0.0/24, public 198.51.100.0/24. */
@@ -72,8 +73,8 @@ export function clusterConfig(pairs: number): RawConfig {
                 { name: "example.com", internalPort: 8081 },
                 { name: "example.org", internalPort: 8082 },
             ],
-            // 16 shards (one digit) cover at most 16 pairs
-            ...(pairs > 16 ? { shardDigits: 2 } : {}),
+            // The digits a user would need (the program's rule); the default 1 is left unset. Above 256 pairs none do: the config is refused.
+            ...(digitsFor(pairs) === 2 ? { shardDigits: 2 } : {}),
         },
         secrets: {},
     }).values;
