@@ -47,9 +47,9 @@ verify() {
     done
     while IFS=$'\t' read -r p size; do
         if [ "${held[1:$p]:-}" = "$size" ] && [ "${held[2:$p]:-}" = "$size" ]; then echo "$p" >> "$_tmp/ok"; continue; fi
-        # deleted there after this copy was written
+        # deleted there after this copy arrived here (its ctime: a client's Date header sets the mtime)
         for t in "$_tmp/tombs1/$p" "$_tmp/tombs2/$p"; do
-            if [ -f "$t" ] && ! older "$(stat -c %.3Y "$t")" "$(stat -c %.3Y "$root/$p")"; then echo "$p" >> "$_tmp/ok"; continue 2; fi
+            if [ -f "$t" ] && ! older "$(stat -c %.3Y "$t")" "$(stat -c %.3Z "$root/$p")"; then echo "$p" >> "$_tmp/ok"; continue 2; fi
         done
         if [ -z "${held[1:$p]:-}" ] && [ -z "${held[2:$p]:-}" ]; then
             case ${p##*/} in .*) echo "$p" >> "$_tmp/kept" ;; *) echo "$p" >> "$_tmp/absent" ;; esac

@@ -41,8 +41,9 @@ const HANDOVER_MS = 15_000;
 // A service that stays down fails over within interval x failAfter + this
 // (issue 12): the failing node's release, the peer's next quick round (every
 // RESCUE_ROUND_MS while the peer fails), its ARP probe (ARP_CHECK.rescue) and
-// the address coming up.
-const SERVICE_HANDOVER_MS = 2_000;
+// the address coming up: 1.6-3.7 s measured on the lab, whose failed checks
+// take 1-2 s of that.
+const SERVICE_HANDOVER_MS = 3_000;
 
 const status = (node: string) => onHost(node, "cat /run/pairstore/failover-status 2>/dev/null || true");
 const rscstatus = (node: string) => onHost(node, "cl_status rscstatus 2>/dev/null || true");
@@ -295,14 +296,15 @@ describeLab("failover under network faults, floods and crashes (pair-1 on the la
         });
         const span = secondsWithoutService(seen.results, PUBLIC[A], killedAt);
         console.log(`nginx SIGKILL: ${failedBetween(seen.results, killedAt).length} failed requests over ${span.toFixed(1)} s, moves ${JSON.stringify(seen.holders.moves)}`);
-        for (const ip of WATCHED) expect(seen.holders.moves[ip], `moves of ${ip}`).toBe(0);
+        // both monitors' words name the cause when an address moved (this node gave up, or the peer took it)
+        const [log, peerLog] = await Promise.all([A, B].map((n) => onHost(n, `journalctl -u pairstore-failover.service --since @${Math.floor(seen.started / 1000)} --no-pager -q -o cat`)));
+        for (const ip of WATCHED) expect(seen.holders.moves[ip], `moves of ${ip}; ${A}'s monitor:\n${log}\n${B}'s monitor:\n${peerLog}`).toBe(0);
         expect(span).toBeLessThanOrEqual(2);
-        const log = await onHost(A, `journalctl -u pairstore-failover.service --since @${Math.floor(seen.started / 1000)} --no-pager -q -o cat`);
         expect(log).not.toMatch(/stopping heartbeat/);
         expect(await status(A)).toMatch(/^serving:/);
     });
 
-    it("nginx stopped for 15 s: the peer serves its IP within interval x failAfter + 2 s, and the IP comes back", async () => {
+    it("nginx stopped for 15 s: the peer serves its IP within interval x failAfter + 3 s, and the IP comes back", async () => {
         const limitMs = check.interval * check.failAfter * 1000 + SERVICE_HANDOVER_MS;
         let stoppedAt = 0;
         let askedAt = 0;

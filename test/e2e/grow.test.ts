@@ -6,6 +6,7 @@
 // address it resolves to) and an upload loop (new files, through whichever
 // node the shard name resolves to) run the whole time: no read may fail, no
 // upload may be lost, and every file ends on both nodes of the pair serving it.
+import { setTimeout as sleep } from "timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { growPlan, planShards } from "../../components/lib/shards";
 import { applyLab, labPinnedPlan, labStack, resizeLab } from "../lab/lab";
@@ -193,6 +194,8 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
         const oldNodes = HOSTS.filter((h) => nodesOf("pair-1").includes(h.name) || nodesOf("pair-2").includes(h.name)).map((h) => h.mgmtIp.replace(/\./g, "\\."));
         let applies = 0;
         let atKill = 0;
+        // files written to node-3a mid-move: not in the read loop (the old pairs do not read them through before the flip)
+        const uploadedTo3a: LabFile[] = [];
         let resumedCopies = -1;
         // The first apply is killed (SIGKILL, with its ssh sessions: an interrupted `pulumi up`) once node-3a's copy has begun.
         const apply = async (): Promise<boolean> => {
@@ -217,6 +220,14 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
                 expect(notYet, "a moving file node-3a has not copied yet").toBeDefined();
                 const twin = await httpRequest(`http://${HOSTS.find((h) => h.name === "node-3a")!.mgmtIp}:${d.internalPort}/${notYet}`, { method: "PUT", body: Buffer.from("another file, same name") });
                 expect(`${twin.status} ${twin.body.toString().trim()}`, `PUT ${notYet} on node-3a`).toMatch(/^409 .*exists on the pair its shard moves from or to/);
+                // and a MOVE onto that name (412, WebDAV's answer to Overwrite: F) of a file uploaded there: it stays where it was
+                const at3a = `http://${HOSTS.find((h) => h.name === "node-3a")!.mgmtIp}:${d.internalPort}`;
+                const { file: mover, body } = newFile(d.name, notYet!.split("/")[0]);
+                expect((await httpRequest(`${at3a}/${mover.rel}`, { method: "PUT", body })).status, `PUT ${mover.rel} on node-3a`).toBe(201);
+                uploadedTo3a.push(mover);
+                const move = await httpRequest(`${at3a}/${mover.rel}`, { method: "MOVE", headers: { Destination: `/${notYet}`, Overwrite: "F" } });
+                expect(`${move.status} ${move.body.toString().trim()}`, `MOVE ${mover.rel} onto ${notYet} on node-3a`).toMatch(/^412 .*exists on the pair its shard moves from or to/);
+                expect(await present("node-3a", d.name, [mover.rel]), `${mover.rel} stays`).toEqual([mover.rel]);
                 return true;
             }
             const r = await applyLab();
@@ -229,6 +240,8 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
         };
         // slow enough to be caught copying
         await resizeUnderTraffic(3, "grow", apply, { replication: { moveBwLimit: 256 } });
+        expect(await misplacedAfter(uploadedTo3a), "files uploaded to node-3a mid-move, not on both nodes of pair-3").toEqual([]);
+        files.push(...uploadedTo3a);
         // the next apply resumed: it copied only what node-3a lacked, nothing twice, no partial file left
         expect(resumedCopies, "files the resumed copy sent").toBeGreaterThanOrEqual(0);
         expect(resumedCopies + atKill, "files copied before the kill are not copied again").toBeLessThanOrEqual(await filesOn3a());
@@ -263,12 +276,19 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
     it("dropping hands over what the serving pair lacks, and refuses, naming it and removing nothing, a file it holds with other bytes", async () => {
         const d = LAB_DOMAINS[0];
         const shard = labPinnedPlan()["pair-3"].split(" ")[0];
-        const [one, two] = [newFile(d.name, shard).file.rel, newFile(d.name, shard).file.rel];
+        const [one, two, three] = [0, 1, 2].map(() => newFile(d.name, shard).file.rel);
         const [n1a, n1b] = nodesOf("pair-1");
         const [n3a, n3b] = HOSTS.filter((h) => nodesOf("pair-3").includes(h.name));
-        // two files reach pair-1 that pair-3 does not have: `one` pair-3 lacks, `two` it holds with other bytes
-        await storeFiles(n1a, d.name, [one, two], 3000);
-        expect(await waitFor(async () => (await present(n1b, d.name, [one, two])).length === 2, 30_000), `${n1b} got both`).toBeGreaterThanOrEqual(0);
+        // `three` was deleted at pair-3 before pair-1 got its copy, whose mtime (a client's Date
+        // header sets it) lies before that delete: the copy arrived later, so it is handed over, not dropped
+        const at3 = `http://${n3a.mgmtIp}:${d.internalPort}/${three}`;
+        expect((await httpRequest(at3, { method: "PUT", body: Buffer.from("deleted at pair-3") })).status).toBe(201);
+        expect((await httpRequest(at3, { method: "DELETE" })).status).toBe(204);
+        await sleep(1100);
+        // three files reach pair-1 that pair-3 does not have: `one` pair-3 lacks, `two` it holds with other bytes
+        await storeFiles(n1a, d.name, [one, two, three], 3000);
+        expect(await waitFor(async () => (await present(n1b, d.name, [one, two, three])).length === 3, 30_000), `${n1b} got them`).toBeGreaterThanOrEqual(0);
+        for (const n of [n1a, n1b]) await onHost(n, `touch -m -d '1 hour ago' ${rootOf(d.name)}/${three}`);
         const theirs = Buffer.from("pair-3's own bytes");
         expect((await httpRequest(`http://${n3a.mgmtIp}:${d.internalPort}/${two}`, { method: "PUT", body: theirs })).status).toBe(201);
         try {
@@ -277,19 +297,23 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
             const why = refused.failed.map((f) => f.message).join("\n");
             expect(why).toContain(two);
             expect(why).toContain("nothing removed");
-            for (const n of [n1a, n1b]) expect(await present(n, d.name, [one, two]), `${n} removed nothing`).toEqual([one, two]);
-            // `one` was handed over: both nodes of pair-3 hold it with pair-1's bytes
-            const want = (await servedDigests(HOSTS.find((h) => h.name === n1a)!.mgmtIp, d.internalPort, [one])).get(one);
-            for (const h of [n3a, n3b]) expect((await servedDigests(h.mgmtIp, d.internalPort, [one])).get(one), `${h.name} holds ${one}`).toBe(want);
+            for (const n of [n1a, n1b]) expect(await present(n, d.name, [one, two, three]), `${n} removed nothing`).toEqual([one, two, three]);
+            // `one` and `three` were handed over: both nodes of pair-3 hold them with pair-1's bytes
+            const want = await servedDigests(HOSTS.find((h) => h.name === n1a)!.mgmtIp, d.internalPort, [one, three]);
+            for (const h of [n3a, n3b]) {
+                const got = await servedDigests(h.mgmtIp, d.internalPort, [one, three]);
+                for (const f of [one, three]) expect(got.get(f), `${h.name} holds ${f}`).toBe(want.get(f));
+            }
             // the conflict resolved by deleting pair-3's file: the delete is later than pair-1's copy, which may go
             expect((await httpRequest(`http://${n3a.mgmtIp}:${d.internalPort}/${two}`, { method: "DELETE" })).status).toBe(204);
             const dropped = await applyLab(dropOn("pair-1"));
             expect(dropped.ok, dropped.failed.map((f) => `${f.name}: ${f.message}`).join("\n")).toBe(true);
-            for (const n of [n1a, n1b]) expect(await present(n, d.name, [one, two]), `${n} dropped both`).toEqual([]);
+            for (const n of [n1a, n1b]) expect(await present(n, d.name, [one, two, three]), `${n} dropped them`).toEqual([]);
+            for (const h of [n3a, n3b]) expect((await httpRequest(`http://${h.mgmtIp}:${d.internalPort}/${three}`)).status, `${three} at ${h.name}`).toBe(200);
             // deleted on pair-3 later than pair-1's copy was written: gone everywhere, not brought back
             for (const h of [n3a, n3b]) expect((await httpRequest(`http://${h.mgmtIp}:${d.internalPort}/${two}`)).status, `${two} at ${h.name}`).toBe(404);
         } finally {
-            for (const n of [n1a, n1b]) await onHost(n, `rm -f ${rootOf(d.name)}/${two}`);
+            for (const n of [n1a, n1b]) await onHost(n, `rm -f ${rootOf(d.name)}/${two} ${rootOf(d.name)}/${three}`);
             expect((await applyLab()).ok, "the lab's own config applies again").toBe(true);
         }
     }, 600_000);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { pairOnePath } from "./replication-helpers";
+import { pairPath } from "./replication-helpers";
 import { signPath } from "../../components/lib/secure-link";
 import { applyLab, labSecureLinkSecret, labStack } from "../lab/lab";
 import { LAB_NOFILE } from "../lab/topology";
@@ -46,9 +46,10 @@ const internalUrl = (node: string, p: string, port = INTERNAL) => `http://${IP[n
 const publicGet = (node: string, p: string) => curl(`http://${IP[node]}${p}`, { headers: [`Host: ${HOST}`] });
 const put = (node: string, p: string, body: Buffer) => curl(internalUrl(node, p), { method: "PUT", body });
 /** A storage path (the only place files are stored) for a new file named after `name`. */
-const unique = (name: string) => `/${pairOnePath(`e2e${Date.now().toString(36)}${randomBytes(3).toString("hex")}`, name)}`;
+const unique = (name: string, pair = "pair-1") => `/${pairPath(pair, `e2e${Date.now().toString(36)}${randomBytes(3).toString("hex")}`, name)}`;
 const onDisk = async (node: string, p: string) =>
     onHost(node, `if [ -f ${ROOT}${p} ]; then sha256sum ${ROOT}${p} | cut -d' ' -f1; else echo missing; fi`);
+const tombstone = async (node: string, p: string) => onHost(node, `test -e ${ROOT}/.pairstore/tombstones${p} && echo yes || echo no`);
 
 /** The lab's nginx settings with `change` applied (applyLab overrides replace the whole key). */
 function nginxWith(change: Record<string, unknown>) {
@@ -158,10 +159,40 @@ describeLab("nginx on the lab hosts", () => {
         expect(bare.body.toString()).toContain("Overwrite: F");
         expect(curl(internalUrl("node-1a", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: T"] }).status).toBe(400);
         expect(curl(internalUrl("node-1a", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: F"] }).status).toBe(412);
-        // both files are intact, on both nodes
+        // both files are intact, on both nodes, and the refused MOVE recorded no delete of `a`
         for (const node of ["node-1a", "node-1b"]) {
             await expect.poll(() => onDisk(node, a), { timeout: 5000 }).toBe(sha(bytesA));
             await expect.poll(() => onDisk(node, b), { timeout: 5000 }).toBe(sha(bytesB));
+            expect(await tombstone(node, a), `${node}: a tombstone of ${a}`).toBe("no");
+        }
+    });
+
+    it("MOVE across pairs: one of another pair's file is done there; one onto another pair's shard is refused (502), nothing moved", async () => {
+        const bytes = randomBytes(700);
+        const [far, farTo] = [unique("far.bin", "pair-2"), unique("far-to.bin", "pair-2")];
+        const near = unique("near.bin");
+        expect(put("node-2a", far, bytes).status).toBe(201);
+        expect(put("node-1a", near, bytes).status).toBe(201);
+        for (const [node, p] of [["node-2b", far], ["node-1b", near]]) await expect.poll(() => onDisk(node, p), { timeout: 10_000 }).toBe(sha(bytes));
+        const move = (node: string, from: string, to: string) =>
+            curl(internalUrl(node, from), { method: "MOVE", headers: [`Destination: http://${IP[node]}:${INTERNAL}${to}`, "Overwrite: F"] });
+        // sent to pair-1, done at pair-2 (both nodes), where the file lives
+        expect([201, 204]).toContain(move("node-1a", far, farTo).status);
+        for (const node of ["node-2a", "node-2b"]) {
+            await expect.poll(() => onDisk(node, farTo), { timeout: 10_000 }).toBe(sha(bytes));
+            await expect.poll(() => onDisk(node, far), { timeout: 10_000 }).toBe("missing");
+            await expect.poll(() => tombstone(node, far), { timeout: 10_000 }).toBe("yes");
+        }
+        for (const node of ["node-1a", "node-1b"]) expect(await onDisk(node, farTo), `${node} holds no copy`).toBe("missing");
+        // a file never moves to a shard another pair serves: pair-1's onto pair-2's, and pair-2's (sent to pair-1) onto pair-1's
+        const refusals = [move("node-1a", near, unique("away.bin", "pair-2")), move("node-1b", farTo, unique("back.bin"))];
+        expect(refusals.map((r) => `${r.status} ${r.body.toString().trim()}`)).toEqual([
+            expect.stringMatching(/^502 pairstore: MOVE to .* refused: pair-2 serves its shard/),
+            expect.stringMatching(/^502 pairstore: MOVE to .* refused: pair-1 serves its shard/),
+        ]);
+        for (const [node, p] of [["node-1a", near], ["node-1b", near], ["node-2a", farTo], ["node-2b", farTo]]) {
+            expect(await onDisk(node, p), `${node} still holds ${p}`).toBe(sha(bytes));
+            expect(await tombstone(node, p), `${node}: a tombstone of ${p}`).toBe("no");
         }
     });
 

@@ -26,20 +26,23 @@ export function rootOf(domain: string): string {
     return domainRootOf(DEFAULTS.dataRoot, domain);
 }
 
-/** The shards of the lab's pair-1 (its first plan): every node forwards an upload of another pair's shard there. */
-const PAIR1_SHARDS = new Set(labLayout().shards["pair-1"].split(" "));
-
 /**
- * storagePath(uid, name) on a shard of pair-1, where the tests that PUT on
- * pair-1's nodes need their files: the name gets a counter ("photo-3.jpg")
- * until its md5 falls on one.
+ * storagePath(uid, name) on a shard of `pair` in the lab's first plan (two
+ * pairs): the name gets a counter ("photo-3.jpg") until its md5 falls on one.
+ * Every node forwards an upload of another pair's shard there.
  */
-export function pairOnePath(uid: string | number, name: string): string {
+export function pairPath(pair: string, uid: string | number, name: string): string {
+    const shards = new Set(labLayout().shards[pair].split(" "));
     const dot = name.lastIndexOf(".");
     for (let k = 0; ; k++) {
         const p = storagePath(uid, k === 0 ? name : `${name.slice(0, dot)}-${k}${name.slice(dot)}`);
-        if (PAIR1_SHARDS.has(p[0])) return p;
+        if (shards.has(p[0])) return p;
     }
+}
+
+/** pairPath on pair-1, where the tests that PUT on pair-1's nodes need their files. */
+export function pairOnePath(uid: string | number, name: string): string {
+    return pairPath("pair-1", uid, name);
 }
 
 /** `count` layout paths (`6/2/a/<uid>-<md5>.jpg`) on pair-1's shards for files named after `tag`. */

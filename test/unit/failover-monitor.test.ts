@@ -258,18 +258,32 @@ describe("the failover monitor", () => {
         });
     });
 
-    test("quiet rounds start only curl and arping: cl_status every 5th round, systemctl never, the status file written once", () => {
+    /**
+     * Runs `fn` beside node a as it serves: its own addresses up (a fib_trie
+     * of them), heartbeat's master alive (a process named heartbeat). `prelude`
+     * sources the monitor with its state files in `dir`.
+     */
+    function withServingNode(fn: (dir: string, prelude: string) => void): void {
         withMonitor((file, dir) => {
-        const own = resourceArgs(a, spec.heartbeat).map((x) => x.split("/")[0]);
-        writeFileSync(path.join(dir, "fib_trie"), own.map((ip) => `  |-- ${ip}\n     /32 host LOCAL\n`).join(""));
-        copyFileSync("/bin/sleep", path.join(dir, "heartbeat"));
-        chmodSync(path.join(dir, "heartbeat"), 0o755);
-        const master = spawn(path.join(dir, "heartbeat"), ["30"], { stdio: "ignore" });
-        try {
-            writeFileSync(path.join(dir, "hb.pid"), `${master.pid}\n`);
+            const own = resourceArgs(a, spec.heartbeat).map((x) => x.split("/")[0]);
+            writeFileSync(path.join(dir, "fib_trie"), own.map((ip) => `  |-- ${ip}\n     /32 host LOCAL\n`).join(""));
+            copyFileSync("/bin/sleep", path.join(dir, "heartbeat"));
+            chmodSync(path.join(dir, "heartbeat"), 0o755);
+            const master = spawn(path.join(dir, "heartbeat"), ["30"], { stdio: "ignore" });
+            try {
+                writeFileSync(path.join(dir, "hb.pid"), `${master.pid}\n`);
+                fn(dir, `PAIRSTORE_MONITOR_LIB=1 source ${file}; FIB_TRIE=${dir}/fib_trie; HB_PIDFILE=${dir}/hb.pid
+                    STATUS=${dir}/status; GATEWAY_STATE=${dir}/gateway; DEFER_DIR=${dir}/deferred; SPLIT=${dir}/split; mkdir -p ${dir}/deferred`);
+            } finally {
+                master.kill();
+            }
+        });
+    }
+
+    test("quiet rounds start only curl and arping: cl_status every 5th round, systemctl never, the status file written once", () => {
+        withServingNode((dir, prelude) => {
             const urls = [...nginxHealthUrls(spec), nginxHealthUrls(spec, b.internalAddress)[0]];
-            const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; FIB_TRIE=${dir}/fib_trie; HB_PIDFILE=${dir}/hb.pid
-                STATUS=${dir}/status; GATEWAY_STATE=${dir}/gateway; DEFER_DIR=${dir}/deferred; SPLIT=${dir}/split; mkdir -p ${dir}/deferred
+            const r = spawnSync("bash", ["-c", `${prelude}
                 log() { echo "$*" >> ${dir}/calls; }
                 curl() { log curl; printf '200 0 %s\\n' ${urls.join(" ")}; }
                 arping() { log arping; return 1; }
@@ -288,9 +302,24 @@ describe("the failover monitor", () => {
             ]);
             expect(readFileSync(path.join(dir, "status"), "utf8")).toBe("serving: heartbeat running: nginx answers its health check\n");
             expect(readFileSync(path.join(dir, "gateway"), "utf8")).toBe("ok\n");
-        } finally {
-            master.kill();
-        }
+        });
+    });
+
+    test("a crash systemd repairs is forgiven until the new nginx answers (the unit active again), not once more after it answered", () => {
+        withServingNode((dir, prelude) => {
+            const urls = nginxHealthUrls(spec);
+            const peerUrl = nginxHealthUrls(spec, b.internalAddress)[0];
+            // each round: nginx's health answer and the unit's state (the restart grace, 2 s, outlasts the rounds)
+            const rounds = [["000", "activating"], ["000", "active"], ["200", "active"], ["000", "active"], ["000", "active"]];
+            const r = spawnSync("bash", ["-c", `${prelude}
+                curl() { printf "$health_code 0 %s\\n" ${urls.join(" ")}; printf '200 0 %s\\n' ${peerUrl}; }
+                arping() { return 1; }
+                systemctl() { printf '%s\\n' Result=signal ActiveState=$unit_state; }
+                cl_status() { case $1 in nodestatus) echo active ;; rscstatus) echo local ;; esac; }
+                release() { :; }; stop_heartbeat() { :; }
+                for r_ in ${rounds.map(([c, st]) => `${c}:${st}`).join(" ")}; do health_code=\${r_%%:*} unit_state=\${r_#*:}; check >/dev/null; echo "$action"; done`], { encoding: "utf8" });
+            expect(r.status, r.stderr).toBe(0);
+            expect(r.stdout.trim().split("\n")).toEqual(["blip", "blip", "serving", "serving", "stop-nginx"]);
         });
     });
 

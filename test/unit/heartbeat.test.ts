@@ -184,7 +184,7 @@ esac`);
         }
     });
 
-    test("IPaddr_gw: no takeover while the gateway is lost; yield releases and defers; a held address is not checked again", () => {
+    test("IPaddr_gw: no takeover while the gateway is lost; yield releases and defers (not one heartbeat stopped); a held address is not checked again", () => {
         const lost = ipaddrGw({ gateway: "lost" });
         try {
             expect(lost.run(PUB_B, "start").status).toBe(0);
@@ -202,8 +202,21 @@ esac`);
             expect(held.run(PUB_B, "yield").status).toBe(0);
             expect(held.read("addrs")).not.toContain("198.51.100.12");
             expect(held.read("deferred/198.51.100.12")).toBe(`${PUB_B}\nanswered\n`);
+            // heartbeat stopped it (a handback) before the monitor's yield: no marker is left behind
+            expect(held.run(PUB_B, "stop").status).toBe(0);
+            expect(held.run(PUB_B, "yield").status).toBe(0);
+            expect(held.read("deferred/198.51.100.12")).toBe("");
         } finally {
             held.done();
+        }
+        // a start deferred for the gateway that another host answers for too: the marker now says so
+        const gatewayDeferred = ipaddrGw({ gateway: "lost" });
+        try {
+            expect(gatewayDeferred.run(PUB_B, "start").status).toBe(0);
+            expect(gatewayDeferred.run(PUB_B, "yield").status).toBe(0);
+            expect(gatewayDeferred.read("deferred/198.51.100.12")).toBe(`${PUB_B}\nanswered\n`);
+        } finally {
+            gatewayDeferred.done();
         }
     });
 

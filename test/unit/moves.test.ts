@@ -109,9 +109,21 @@ describe("shard moves", () => {
         expect(internal).toContain(`if ($uri ~ "${shardUriPattern(to1.uploads, "/private/")}") {\n            set $pairstore_forward pairstore_example_com_to_pair_1;\n        }`);
         expect(internal).toContain("location = /.pairstore/forward {");
         expect(internal).toContain("proxy_pass http://$pairstore_forward$pairstore_path;");
-        // a DELETE of those shards goes there too, and removes this node's copy over loopback (not forwarded again)
-        expect(internal).toContain('set $pairstore_delete "${pairstore_delete}${http_x_pairstore_peer}${pairstore_forward}";\n        if ($pairstore_delete ~ ^Xpairstore_) {\n            rewrite ^ /.pairstore/forward last;');
+        // a DELETE or MOVE of those shards goes there too; a DELETE removes this node's copy over loopback (not forwarded again)
+        expect(internal).toContain("if ($request_method ~ ^(DELETE|MOVE)$) {\n            set $pairstore_file_op_to X;");
+        expect(internal).toContain('set $pairstore_file_op_to "${pairstore_file_op_to}${pairstore_here}${http_x_pairstore_peer}${pairstore_forward}";\n        if ($pairstore_file_op_to ~ ^Xpairstore_) {\n            rewrite ^ /.pairstore/forward last;');
+        expect(internal).toContain("if ($remote_addr = 127.0.0.1) {\n            set $pairstore_here $http_x_pairstore_here;");
         expect(internal).toContain("mirror /.pairstore/delete-here;");
+        // a MOVE stays with this pair: onto another pair's shard 502, onto a shard moving from pair-1 checked there first
+        const destination = (shards: string[]) => `^(?:https?://[^/]+)?${shardUriPattern(shards, "/private/").slice(1)}`;
+        expect(internal).toContain(`if ($http_destination ~ "${destination(to1.uploads)}") {\n            set $pairstore_move_away pair-1;\n        }`);
+        expect(internal).toContain("return 502 \"pairstore: MOVE to $http_destination refused: $1 serves its shard;");
+        expect(internal).toContain(`if ($http_destination ~ "${destination(to1.checks)}") {\n            set $pairstore_move_source pairstore_example_com_to_pair_1;\n        }`);
+        expect(internal).toContain("location = /.pairstore/move-check {");
+        expect(internal).toContain("proxy_pass http://127.0.0.1:8081$pairstore_move_from;");
+        const dest = new RegExp(destination(["4"]));
+        expect(["/4/0/0/x.jpg", "http://n:8081/private/4/1/2/x.jpg"].every((u) => dest.test(u))).toBe(true);
+        expect(["/5/0/0/x.jpg", "http://n:8081/5/4/0/x.jpg"].some((u) => dest.test(u))).toBe(false);
         // uploads of shards moving from pair-1 ask pair-1 first (write-once across the move), which answers at /.pairstore/absent/
         expect(internal).toContain(`if ($uri ~ "${shardUriPattern(to1.checks, "/private/")}") {\n            set $pairstore_source pairstore_example_com_to_pair_1;\n        }`);
         expect(internal).toContain("location = /.pairstore/put {\n        internal;\n        auth_request /.pairstore/absent-elsewhere;\n        error_page 403 = @exists_elsewhere;\n");
@@ -126,7 +138,9 @@ describe("shard moves", () => {
         expect(alone).not.toContain("location @pairs");
         expect(alone).not.toContain("upstream pairstore_example_com_to_");
         expect(alone).not.toContain("location = /.pairstore/forward");
-        expect(alone).not.toContain("pairstore_delete");
+        expect(alone).not.toContain("pairstore_file_op_to");
+        expect(alone).not.toContain("pairstore_move_away");
+        expect(alone).not.toContain("move-check");
         expect(alone).not.toContain("auth_request /.pairstore/absent-elsewhere");
     });
 

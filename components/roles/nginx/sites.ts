@@ -173,7 +173,10 @@ function routingFragments(spec: SitesSpec, domain: ClusterSpec["domains"][number
     const upstream = (pair: string) => pairUpstreamName(domain.name, pair);
     // `if ($uri ~ <its shards>) { set $<variable> <the pair's upstream>; }`
     const route = (variable: string, pair: string, shards: string[]) =>
-        render("nginx/shard-route.conf", { variable, shard_uri: uri(shards), upstream: upstream(pair) });
+        render("nginx/shard-route.conf", { subject: "$uri", variable, shard_uri: uri(shards), value: upstream(pair) });
+    // the same for a MOVE's Destination header (absolute URL or path)
+    const destinationRoute = (variable: string, value: string, shards: string[]) =>
+        render("nginx/shard-route.conf", { subject: "$http_destination", variable, shard_uri: `^(?:https?://[^/]+)?${uri(shards).slice(1)}`, value });
     const reads = used.filter((r) => r.reads.length > 0);
     const uploads = used.filter((r) => r.uploads.length > 0);
     const checks = used.filter((r) => r.checks.length > 0);
@@ -195,7 +198,12 @@ function routingFragments(spec: SitesSpec, domain: ClusterSpec["domains"][number
             routes: reads.map((r) => route("pairstore_read", r.pair, r.reads)).join(""),
         }),
         upload_routes: uploads.map((r) => route("pairstore_forward", r.pair, r.uploads)).join(""),
-        delete_forward: uploads.length === 0 ? "" : render("nginx/forward-delete.conf", {}),
+        file_op_forward: uploads.length === 0 ? "" : render("nginx/forward-file-op.conf", {}),
+        move_routes: routing.routes.length === 0 ? "" : render("nginx/move-routes.conf", {
+            away_routes: uploads.map((r) => destinationRoute("pairstore_move_away", r.pair, r.uploads)).join(""),
+            source_routes: checks.map((r) => destinationRoute("pairstore_move_source", upstream(r.pair), r.checks)).join(""),
+        }),
+        move_check: checks.length === 0 ? "" : render("nginx/move-check.conf", { internal_port: domain.internalPort }),
         forward_location: uploads.length === 0 ? "" : render("nginx/forward.conf", { node: node.name, node_address: node.internalAddress, internal_port: domain.internalPort }),
         source_routes: checks.map((r) => route("pairstore_source", r.pair, r.checks)).join(""),
         source_gate: checks.length === 0 ? "" : "        auth_request /.pairstore/absent-elsewhere;\n        error_page 403 = @exists_elsewhere;\n",
