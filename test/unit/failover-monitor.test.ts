@@ -46,12 +46,12 @@ describe("the failover monitor", () => {
     // The monitor's decision, run by bash on the rendered script with the facts of each case.
     type Facts = {
         hb_up: 0 | 1; hb_state?: string; nginx_bad?: 0 | 1; nginx_blip?: 0 | 1; gw_bad?: 0 | 1; oks?: number; peer?: string; deferred?: 0 | 1; split?: 0 | 1;
-        rsc?: string; wrong_for?: number; orphans?: 0 | 1;
+        rsc?: string; wrong_for?: number; rsc_busy?: 0 | 1; orphans?: 0 | 1;
     };
     const decideAll = (cases: Facts[]): string[] => {
         return withMonitor((file) => {
         const body = cases.map((c) => {
-            const f = { hb_state: c.hb_up ? "active" : "inactive", nginx_bad: 0, nginx_blip: 0, gw_bad: 0, oks: 0, peer: "active", deferred: 0, split: 0, rsc: "local", wrong_for: 0, orphans: 0, ...c };
+            const f = { hb_state: c.hb_up ? "active" : "inactive", nginx_bad: 0, nginx_blip: 0, gw_bad: 0, oks: 0, peer: "active", deferred: 0, split: 0, rsc: "local", wrong_for: 0, rsc_busy: 0, orphans: 0, ...c };
             return Object.entries(f).map(([k, v]) => `${k}=${v}`).join(" ") + '; decide; echo "$action"';
         }).join("\n");
         const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}\n${body}`], { encoding: "utf8" });
@@ -80,6 +80,8 @@ describe("the failover monitor", () => {
         ["the peer keeps this node's resources although both run (20 s)", { hb_up: 1, rsc: "none", wrong_for: 20 }, "reclaim"],
         ["this node keeps the peer's resources although both run (20 s)", { hb_up: 1, rsc: "all", wrong_for: 20 }, "give-back"],
         ["heartbeat stuck in transition next to an active peer (25 s)", { hb_up: 1, rsc: "transition", wrong_for: 25 }, "unstick"],
+        ["a slow takeover: in transition for 25 s, its ResourceManager still working", { hb_up: 1, rsc: "transition", wrong_for: 25, rsc_busy: 1 }, "serving"],
+        ["a takeover working for three times the bound (60 s)", { hb_up: 1, rsc: "transition", wrong_for: 60, rsc_busy: 1 }, "unstick"],
         ["a handover still in progress (19 s)", { hb_up: 1, rsc: "foreign", wrong_for: 19 }, "serving"],
         ["the peer's nginx fails and some of its addresses are not here", { hb_up: 1, orphans: 1 }, "rescue"],
         ["the peer's nginx fails, and this node's too", { hb_up: 1, nginx_bad: 1, orphans: 1 }, "stop-nginx"],
@@ -171,6 +173,50 @@ describe("the failover monitor", () => {
         expect(slow.ms).toBeLessThan(ARP_CHECK.rescue * 1000 + 1500);
         expect(probe("exit 1").said).toBe("answered");
         expect(probe("exit 0").said).toBe("free");
+        });
+    });
+
+    test("a restart that keeps this node's addresses defers the rest of a group heartbeat would take for held (its first address is up)", () => {
+        withMonitor((file, dir) => {
+        const deferred = path.join(dir, "deferred");
+        const resource = path.join(dir, "IPaddr_gw");
+        writeFileSync(resource, `#!/bin/sh\necho "$*" >> ${dir}/calls\n`, { mode: 0o755 });
+        const own = resourceArgs(a, spec.heartbeat);
+        const ips = own.map((r) => r.split("/")[0]);
+        const restart = (heldIps: string[]) => {
+            rmSync(deferred, { recursive: true, force: true });
+            mkdirSync(deferred);
+            // a marker of the killed run is forgotten
+            writeFileSync(path.join(deferred, "192.0.2.9"), "192.0.2.9/24/eth0\nanswered\n");
+            const r = spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; DEFER_DIR=${deferred}; RESOURCE=${resource}
+                systemctl() { :; }; kill_heartbeat() { :; }; snapshot() { :; }
+                held() { res "$1"; case " ${heldIps.join(" ")} " in *" $RIP "*) return 0 ;; esac; return 1; }; restart_keeping_own`], { encoding: "utf8" });
+            expect(r.status, r.stderr).toBe(0);
+            return Object.fromEntries(readdirSync(deferred).map((f) => [f, readFileSync(path.join(deferred, f), "utf8")]));
+        };
+        expect(own.length).toBeGreaterThan(1);
+        // killed between the group's first and second start: the second is deferred (not as a partition's)
+        expect(restart([ips[0]])).toEqual(Object.fromEntries(own.slice(1).map((r) => [r.split("/")[0], `${r}\nrestart\n`])));
+        // whole, or none of it (heartbeat asks for the group): nothing deferred
+        expect(restart(ips)).toEqual({});
+        expect(restart([])).toEqual({});
+        expect(restart(ips.slice(1))).toEqual({});
+        });
+    });
+
+    test("heartbeat counts as busy while its ResourceManager runs", () => {
+        withMonitor((file) => {
+            const script = path.join(path.dirname(file), "heartbeat", "ResourceManager");
+            mkdirSync(path.dirname(script));
+            writeFileSync(script, "#!/bin/sh\nsleep 5\n", { mode: 0o755 });
+            const busy = () => spawnSync("bash", ["-c", `PAIRSTORE_MONITOR_LIB=1 source ${file}; heartbeat_busy && echo busy || echo idle`], { encoding: "utf8" }).stdout.trim();
+            expect(busy()).toBe("idle");
+            const child = spawn(script, ["takegroup", "x"], { stdio: "ignore" });
+            try {
+                expect(busy()).toBe("busy");
+            } finally {
+                child.kill("SIGKILL");
+            }
         });
     });
 
