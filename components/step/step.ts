@@ -119,6 +119,20 @@ export function stepCommand(name: string, body: string, opts: CommandOptions): s
     return opts.user === "root" ? cmd : `sudo -n ${cmd}`;
 }
 
+/**
+ * The check-mode twin of a step command stepCommand rendered (the same
+ * script with `CHECK=1`: it reports what it would change and changes
+ * nothing); undefined for a command that is not a converge step of
+ * pairstore's, or already one in check mode.
+ */
+export function checkModeCommand(cmd: string): string | undefined {
+    const lines = cmd.split("\n");
+    const at = lines.flatMap((l, i) => (l === "CHECK=0" ? [i] : []));
+    if (at.length !== 1 || !cmd.includes("# pairstore converge-step prelude:")) return undefined;
+    lines[at[0]] = "CHECK=1";
+    return lines.join("\n");
+}
+
 /** A revision string that changes whenever any of the steps would run differently. */
 export function revisionOf(steps: StepSpec[]): string {
     return digest(...steps.flatMap((s) => [s.name, ...revisionParts(s)]));

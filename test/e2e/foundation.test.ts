@@ -1,8 +1,11 @@
 // The foundation on real hosts: packages, kernel tuning, limits, tmpfs log
-// mounts and the log timer, idempotence, reboot, drift detection, bad config.
+// mounts and the log timer, idempotence, reboot, drift detection (check mode,
+// npm run drift), bad config.
+import { spawnSync } from "child_process";
+import { readFileSync } from "fs";
 import { beforeAll, expect, it } from "vitest";
 import { DEFAULT_SYSCTL } from "../../components/roles/kernel/config";
-import { applyCheck, applyLab, labHeartbeatAuthKey, labSecureLinkSecret, labStack } from "../lab/lab";
+import { applyCheck, applyLab, labExport, labHeartbeatAuthKey, labSecureLinkSecret, labStack, STATE_FILE } from "../lab/lab";
 import { labTsigSecret } from "../lab/dns";
 import { rebootHost } from "../lab/hosts";
 import { LAB_DOMAINS, LAB_NOFILE } from "../lab/topology";
@@ -135,6 +138,39 @@ describeLab("foundation on the lab hosts", () => {
         expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("1800");
         expect(await onHost(node, "findmnt -n -o OPTIONS --mountpoint /var/log/nginx/image.example.org")).toMatch(/size=65536k/);
     }, 900_000); // a check and an apply of the whole stack (check mode changes every step's inputs)
+
+    it("npm run drift reports drift from the stack export in seconds, leaving hosts and state untouched; raising the node's generation puts it back", async () => {
+        const node = "node-2b";
+        const host = labHosts().find((h) => h.name === node)!;
+        await onHost(node, "sysctl -q -w net.ipv4.tcp_keepalive_time=999");
+        const before = readFileSync(STATE_FILE, "utf8");
+        // as a user runs it: pulumi stack export --show-secrets | npm run --silent drift
+        const run = spawnSync("npx", ["tsx", "tools/drift.ts"], { input: JSON.stringify(labExport()), encoding: "utf8", timeout: 300_000 });
+        expect(run.status, run.stderr).toBe(2);
+        const found = run.stdout.split("\n").filter((l) => l.includes(": would: "));
+        expect(found).toEqual([`  ${node}-sysctl (${host.mgmtIp}): would: set net.ipv4.tcp_keepalive_time = 1800 (now 999)`]);
+        expect(run.stdout).toContain(`${node}: raise its generation to 1`);
+        console.log(run.stdout.split("\n")[0]);
+        for (const secret of [labHeartbeatAuthKey(), labSecureLinkSecret(), labTsigSecret()]) expect(run.stdout + run.stderr).not.toContain(secret);
+        expect(readFileSync(STATE_FILE, "utf8")).toBe(before);
+        expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("999");
+
+        const pairs = JSON.parse(labStack()["pairstore:pairs"].value);
+        const at = pairs.findIndex((p: { nodes: { name: string }[] }) => p.nodes.some((n) => n.name === node));
+        const raised = pairs.map((p: { nodes: { name: string }[] }, i: number) => i !== at ? p : { ...p, nodes: p.nodes.map((n) => n.name === node ? { ...n, generation: 1 } : n) });
+        try {
+            const fix = await applyLab({ pairs: raised });
+            expect(fix.ok, fix.failed.map((f) => f.message).join("\n")).toBe(true);
+            // the node's steps ran again (and no other node's): the drifted one put its value back
+            expect(fix.updated.filter((n) => n.startsWith(`${node}-`)).length).toBeGreaterThan(20);
+            expect(fix.changedSteps).toContain(`${node}-sysctl`);
+            expect(fix.changedSteps.filter((s) => !s.startsWith(`${node}-`))).toEqual([]);
+            expect(await sysctlValue(node, "net.ipv4.tcp_keepalive_time")).toBe("1800");
+        } finally {
+            const back = await applyLab();
+            expect(back.ok, back.failed.map((f) => f.message).join("\n")).toBe(true);
+        }
+    }, 900_000); // two applies of one node's steps
 
     it("undoes a pair's steps when it leaves the stack, and restores it when it comes back", async () => {
         const pairs = JSON.parse(labStack()["pairstore:pairs"].value);

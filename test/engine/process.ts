@@ -44,7 +44,7 @@ export interface ProcessResult {
 export const SSH_CONNECT_FAILED = 255;
 
 /** The ssh options that match the provider's connection settings; `dir` holds the key and known_hosts files. */
-function sshOptions(conn: Connection, dir: string): string[] {
+export function sshOptions(conn: Connection, dir: string): string[] {
     const port = conn.port ?? 22;
     const attempts = conn.dialErrorLimit === undefined || conn.dialErrorLimit < 1 ? 10 : conn.dialErrorLimit;
     const args = ["-o", "BatchMode=yes", "-o", `ConnectTimeout=${conn.perDialTimeout ?? 15}`, "-o", `ConnectionAttempts=${attempts}`,

@@ -85,6 +85,25 @@ export class StateFile {
         return v;
     }
 
+    /**
+     * The stack as `pulumi stack export --show-secrets` prints it (deployment
+     * version 3): resources with their inputs and outputs, each secret as
+     * apitype.SecretV1 with its JSON text in `plaintext`.
+     */
+    exportWithSecrets(): { version: 3; deployment: { resources: Record<string, unknown>[] } } {
+        const shown = (v: unknown): unknown => {
+            if (isSecret(v)) return { [SIG_KEY]: SECRET_SIG, plaintext: JSON.stringify(v.value) };
+            if (Array.isArray(v)) return v.map(shown);
+            if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shown(x)]));
+            return v;
+        };
+        const resources = this.load().resources.map((r) => ({
+            urn: r.urn, custom: r.custom, id: r.id, type: r.type, parent: r.parent || undefined, dependencies: r.dependencies,
+            inputs: shown(this.open(r.inputs)), outputs: shown(this.open(r.outputs)), ...(r.pendingDelete ? { delete: true } : {}),
+        }));
+        return { version: 3, deployment: { resources } };
+    }
+
     /** The inverse of seal: ciphertext back to secrets in wire form. */
     open(v: unknown): any {
         if (v && typeof v === "object" && SEALED in (v as object)) {

@@ -1,17 +1,17 @@
 // npm run lab | lab:outputs | lab:check | lab:down (PAIRSTORE_LAB_PAIRS=3 npm run lab grows the lab to three pairs, =2 shrinks it back)
-import { applyLab, applyLabWithPulumi, driftReport, engine, labDown, labHostsUp, labOutputs, resizeLab } from "./lab";
+import { drift } from "../../tools/drift";
+import { applyLab, applyLabWithPulumi, engine, labDown, labExport, labHostsUp, labOutputs, resizeLab } from "./lab";
 import { labPairCount } from "./topology";
 
 async function up(check: boolean) {
+    if (check) {
+        await labHostsUp();
+        return checkLab();
+    }
     const count = labPairCount();
     const pulumiCli = engine() === "pulumi";
     console.log(pulumiCli ? "lab: applying with the Pulumi CLI (pulumi up on a local file backend)"
         : "lab: the Pulumi CLI is not on PATH; applying with pairstore's engine (test/engine: the same program, its steps run over SSH with the command provider's rules)");
-    if (check) {
-        await labHostsUp();
-        if (pulumiCli) return applyLabWithPulumi({ checkMode: true });
-        return checkLab();
-    }
     await resizeLab(count, async () => {
         if (pulumiCli) {
             applyLabWithPulumi();
@@ -29,17 +29,11 @@ async function up(check: boolean) {
     });
 }
 
-/** Drift check: every step in check mode, then a preview for what an apply would delete. Exit 0: no drift, 2: drift, 1: failure. */
+/** Drift check (npm run drift on the lab's export): every step in check mode, the state untouched. Exit 0: no drift, 2: drift, 1: failure. */
 async function checkLab() {
-    const report = await driftReport();
-    for (const f of report.failed) console.error(`lab: FAILED ${f.name}: ${f.message}`);
-    if (report.failed.length > 0) {
-        process.exitCode = 1;
-        return;
-    }
-    const lines = [...report.drift.map((d) => `  ${d.step}: ${d.line}`), ...report.deletes.map((d) => `  ${d}: would be deleted`)];
-    console.log(lines.length ? `lab: drift found (run \`npm run lab\` to put it back):\n${lines.join("\n")}` : "lab: no drift");
-    if (lines.length > 0) process.exitCode = 2;
+    const r = await drift(labExport());
+    console.log(r.text);
+    process.exitCode = r.code;
 }
 
 async function main(cmd: string | undefined) {

@@ -8,6 +8,7 @@ import { CHECK_MODE_STOP } from "../../components/program";
 import * as path from "path";
 import { runStack, type RunResult, type StackConfig } from "../engine";
 import { configValue } from "../engine/project";
+import { StateFile } from "../engine/state";
 import {
     LAB_DIR, assertRootLinux, destroyAll, destroyHost, ensureBase, ensureLabKey, ensureOuterPackages, hostKey, hostsOnOtherBase, startHost,
 } from "./hosts";
@@ -16,7 +17,8 @@ import { LAB_CACHE_PACKAGES, LAB_DNS, LAB_STACK, labConfig, labDnsHost, labHosts
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK_FILE = path.join(LAB_DIR, `stack-${LAB_STACK}.json`);
-const STATE_FILE = path.join(LAB_DIR, `state-${LAB_STACK}.json`);
+/** The lab stack's state (the engine's checkpoint). */
+export const STATE_FILE = path.join(LAB_DIR, `state-${LAB_STACK}.json`);
 const OUTPUTS_FILE = path.join(LAB_DIR, `outputs-${LAB_STACK}.json`);
 
 /** Which engine applies the program. */
@@ -200,26 +202,16 @@ export async function applyLab(overrides: Record<string, unknown> = {}, opts: { 
     return result;
 }
 
-/** What a drift check found. */
-export interface DriftReport {
-    /** Lines a step printed about what it would change. */
-    drift: Array<{ step: string; line: string }>;
-    /** Resources an apply would delete (the program no longer declares them). */
-    deletes: string[];
-    /** Real failures (the check-mode stop itself is expected and left out). */
-    failed: RunResult["failed"];
-}
-
 /**
- * A drift check of the lab, as a user runs it with the Pulumi CLI: an apply
- * with pairstore:checkMode (every step reports, nothing changes, and the run
- * stops before Pulumi's deletes), then a preview for what an apply would delete.
+ * The lab stack as `pulumi stack export --show-secrets` prints it (what
+ * `npm run drift` reads): from the Pulumi CLI when it applies the lab, else
+ * from the engine's state.
  */
-export async function driftReport(overrides: Record<string, unknown> = {}): Promise<DriftReport> {
-    const check = await applyCheck(overrides);
-    const preview = await applyLab({ ...overrides, checkMode: true }, { preview: true });
-    const drift = Object.entries(check.stdout).flatMap(([step, out]) => out.split("\n").filter((l) => l.startsWith("would:")).map((line) => ({ step, line })));
-    return { drift, deletes: preview.deleted, failed: [...check.failed, ...preview.failed] };
+export function labExport(): unknown {
+    if (engine() === "pulumi") {
+        return JSON.parse(execFileSync("pulumi", ["stack", "export", "--show-secrets", "--stack", LAB_STACK], { cwd: ROOT, env: pulumiEnv(), maxBuffer: 1 << 30 }).toString());
+    }
+    return new StateFile(STATE_FILE).exportWithSecrets();
 }
 
 /** An apply in check mode; the run's deliberate stop before Pulumi's deletes is not counted as a failure. */
