@@ -126,6 +126,8 @@ export async function runChecks(checks: DriftCheck[], run: CheckRunner, parallel
                         would: out.filter((l) => l.startsWith("would: ")),
                         error: r.code === 0 ? undefined : `exit ${r.code ?? r.signal}: ${r.combined.trim().split("\n").slice(-5).join(" | ")}`,
                     };
+                }, (e: Error) => {
+                    results[i] = { check: c, would: [], error: e.message };
                 }).finally(() => {
                     inFlight--;
                     busy.set(c.host, busy.get(c.host)! - 1);
@@ -173,7 +175,8 @@ export function sshRunner(): { run: CheckRunner; close: () => Promise<void> } {
         if (!masters.has(key)) {
             masters.set(key, (async () => {
                 const own = mkdtempSync(path.join(dir, "h"));
-                const args = [...sshOptions(conn, own), "-o", `ControlPath=${path.join(own, "cm")}`];
+                // A host that does not answer is a failed check after 3 attempts, not after the apply's 20.
+                const args = [...sshOptions({ ...conn, dialErrorLimit: Math.min(conn.dialErrorLimit ?? 3, 3) }, own), "-o", `ControlPath=${path.join(own, "cm")}`];
                 const target = `${conn.user ?? "root"}@${conn.host}`;
                 const r = await runProcess("ssh", [...args, "-o", "ControlMaster=yes", "-o", "ControlPersist=yes", "-f", "-N", target], {}, undefined, 120_000);
                 return { args: [...args, "-o", "ControlMaster=no"], target, error: r.code === 0 ? undefined : r.combined.trim() };
