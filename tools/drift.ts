@@ -97,6 +97,8 @@ export interface CheckResult {
     would: string[];
     /** Set when the check itself failed: its exit and last output lines. */
     error?: string;
+    /** How long the check took, in seconds (the report names the slowest). */
+    seconds?: number;
 }
 
 /** Runs one command of a check: over its host's SSH connection, or locally. */
@@ -119,15 +121,18 @@ export async function runChecks(checks: DriftCheck[], run: CheckRunner, parallel
                 next++;
                 inFlight++;
                 busy.set(c.host, (busy.get(c.host) ?? 0) + 1);
+                const started = Date.now();
+                const seconds = () => (Date.now() - started) / 1000;
                 run(c).then((r) => {
                     const out = r.stdout.split("\n");
                     results[i] = {
                         check: c,
                         would: out.filter((l) => l.startsWith("would: ")),
                         error: r.code === 0 ? undefined : `exit ${r.code ?? r.signal}: ${r.combined.trim().split("\n").slice(-5).join(" | ")}`,
+                        seconds: seconds(),
                     };
                 }, (e: Error) => {
-                    results[i] = { check: c, would: [], error: e.message };
+                    results[i] = { check: c, would: [], error: e.message, seconds: seconds() };
                 }).finally(() => {
                     inFlight--;
                     busy.set(c.host, busy.get(c.host)! - 1);
@@ -148,6 +153,8 @@ export function driftReport(results: CheckResult[], seconds: number, skipped: st
     const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
     const lines = [`drift: ${n(results.length, "step")} checked on ${n(hosts, "host")} in ${seconds.toFixed(1)} s; the hosts and the state are untouched` +
         (skipped.length ? ` (not pairstore steps, not checked: ${skipped.join(", ")})` : "")];
+    const slowest = results.filter((r) => r.seconds !== undefined).sort((x, y) => y.seconds! - x.seconds!).slice(0, 5);
+    if (slowest.length > 0) lines.push(`  slowest: ${slowest.map((r) => `${r.check.name} ${r.seconds!.toFixed(1)} s`).join(", ")}`);
     for (const r of drifted) for (const w of r.would) lines.push(`  ${r.check.name} (${r.check.host}): ${w}`);
     for (const r of failed) lines.push(`  ${r.check.name} (${r.check.host}): the check failed: ${r.error}`);
     if (drifted.length === 0 && failed.length === 0) return { text: [...lines, "no drift"].join("\n"), code: 0 };
@@ -218,6 +225,13 @@ function usage(): never {
     process.exit(1);
 }
 
+/** All of stdin, read as a stream: readFileSync(0) fails with EAGAIN on a non-blocking pipe (npx, node's spawn). */
+async function readStdin(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+}
+
 async function main() {
     const args = process.argv.slice(2);
     let file: string | undefined;
@@ -228,7 +242,7 @@ async function main() {
         else usage();
     }
     if (file === undefined && process.stdin.isTTY) usage();
-    const text = readFileSync(file ?? 0, "utf8");
+    const text = file !== undefined ? readFileSync(file, "utf8") : await readStdin();
     let exported: unknown;
     try {
         exported = JSON.parse(text);

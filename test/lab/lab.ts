@@ -4,7 +4,6 @@ import { execFileSync, spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
 import { DEFAULTS } from "../../components/config";
-import { CHECK_MODE_STOP } from "../../components/program";
 import * as path from "path";
 import { runStack, type RunResult, type StackConfig } from "../engine";
 import { configValue } from "../engine/project";
@@ -212,13 +211,6 @@ export function labExport(): unknown {
         return JSON.parse(execFileSync("pulumi", ["stack", "export", "--show-secrets", "--stack", LAB_STACK], { cwd: ROOT, env: pulumiEnv(), maxBuffer: 1 << 30 }).toString());
     }
     return new StateFile(STATE_FILE).exportWithSecrets();
-}
-
-/** An apply in check mode; the run's deliberate stop before Pulumi's deletes is not counted as a failure. */
-export async function applyCheck(overrides: Record<string, unknown> = {}): Promise<RunResult> {
-    const r = await applyLab({ ...overrides, checkMode: true });
-    const failed = r.failed.filter((f) => !f.message.includes(CHECK_MODE_STOP));
-    return { ...r, failed, ok: failed.length === 0 && r.failed.length > 0 };
 }
 
 /** One Pulumi CLI invocation: its arguments and what it reads on stdin. */
