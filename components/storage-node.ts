@@ -24,6 +24,8 @@ export interface StorageNodeArgs {
     runId: string;
     /** Where the node's pair sends what it does not serve, and its shard moves (see roles/index.ts NodePlace). */
     routing: PairRouting;
+    /** What the node's "base" steps wait for besides its own "prepare" steps (the peer's health gate, to roll); default nothing. */
+    rollAfter?: pulumi.Resource[];
 }
 
 type StepResource = command.remote.Command | command.remote.CopyToRemote;
@@ -42,12 +44,14 @@ export class StorageNode extends pulumi.ComponentResource {
     private readonly cmdOpts: { user: string; check: boolean; generation: number };
 
     /**
-     * Registers the node's "base" steps; `opts.dependsOn` holds back the first
-     * of them (NodePair uses it to roll one node at a time). The later phases
-     * run when NodePair calls `runPhase`.
+     * Registers the node's "prepare" steps, at once, and its "base" steps, the
+     * first of which waits for them and for `args.rollAfter` (NodePair rolls
+     * one node at a time with it). The later phases run when NodePair calls
+     * `runPhase`.
      */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { secrets, runId, routing, ...plain } = args;
+        // rollAfter is not passed as the component's dependsOn: that would hold back its prepare steps too
+        const { secrets, runId, routing, rollAfter, ...plain } = args;
         // routing stays out of the inputs: it lists every other pair (the inputs would grow with the square of the pairs)
         super("pairstore:index:StorageNode", name, { ...plain, incoming: routing.incoming }, opts);
         const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret } = secrets;
@@ -56,21 +60,21 @@ export class StorageNode extends pulumi.ComponentResource {
         const { node, settings } = args;
         this.connection = sshConnection(node.ssh, sshPrivateKey);
         this.cmdOpts = { user: node.ssh.user, check: settings.checkMode, generation: node.generation };
-        let previous: pulumi.Input<pulumi.Resource>[] = [];
-        if (opts?.dependsOn) previous = ([] as pulumi.Input<pulumi.Resource>[]).concat(opts.dependsOn as any);
         const steps = nodeSteps(settings, node, args.peer, {
             secureLinkSecret,
             heartbeatAuthKey,
             rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
         }, { owner: args.owner, runId, routing: args.routing });
-        this.pending = steps.filter((s) => s.phase !== "base");
+        this.pending = steps.filter((s) => s.phase !== "prepare" && s.phase !== "base");
+        const prepared = this.chain(steps.filter((s) => s.phase === "prepare"), []);
         // The base phase ends with the health gate, a script step.
-        this.healthGate = this.chain(steps.filter((s) => s.phase === "base"), previous) as command.remote.Command;
+        const before = [...(prepared ? [prepared] : []), ...(rollAfter ?? [])];
+        this.healthGate = this.chain(steps.filter((s) => s.phase === "base"), before) as command.remote.Command;
         this.registerOutputs({ nodeName: this.nodeName, health: this.healthGate.stdout });
     }
 
     /** Registers the steps of a later phase, the first waiting for `after`; returns the phase's last step (or `after`). */
-    runPhase(phase: Exclude<StepPhase, "base">, after: pulumi.Resource[]): pulumi.Resource[] {
+    runPhase(phase: Exclude<StepPhase, "prepare" | "base">, after: pulumi.Resource[]): pulumi.Resource[] {
         const last = this.chain(this.pending.filter((s) => s.phase === phase), after);
         return last ? [last] : after;
     }

@@ -54,8 +54,10 @@ export function nodeGateNeeds(settings: NodeSettings, node: NodeSpec, peer: Node
 }
 
 /**
- * Every step of one node. The "base" phase ends with the node's health gate
- * (the peer's base steps wait for it); the "activate" phase ends with the
+ * Every step of one node. The "prepare" steps (packages, the nginx build)
+ * run first and on both nodes of a pair at once; the "base" phase ends with
+ * the node's health gate (the peer's base steps wait for it, and its
+ * revision covers the prepare steps too); the "activate" phase ends with the
  * replication health gate and the verify step; the "move" phase copies the
  * shards the pair takes, the "drop" phase removes copies of shards it gave away.
  */

@@ -18,7 +18,9 @@ interface StepBase {
     /** Unique within a node; the resource is named `<node>-<name>`. */
     name: string;
     /**
-     * When the step runs inside its pair. A pair runs the first node's "base"
+     * When the step runs inside its pair. A pair runs both nodes' "prepare"
+     * steps at once (they change nothing a node serves with: packages, the
+     * nginx binary built beside the running one), the first node's "base"
      * steps, then the second node's, then both nodes' "merge" steps, then
      * both nodes' "activate" steps, then both nodes' "move" steps at once,
      * once the pairs they copy from are done, then both nodes' "drop" steps
@@ -62,7 +64,7 @@ export interface CopyStep extends StepBase {
 }
 
 /** The phases of a node's steps, in the order a pair runs them. */
-export const PHASES = ["base", "merge", "activate", "move", "drop"] as const;
+export const PHASES = ["prepare", "base", "merge", "activate", "move", "drop"] as const;
 export type StepPhase = (typeof PHASES)[number];
 
 /** Options of a rendered script. */

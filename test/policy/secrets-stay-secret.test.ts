@@ -60,9 +60,10 @@ describe("secrets-stay-secret", () => {
         const rs = clone(stack);
         find(rs, COMMAND, "a1-health").inputs.create += `\ncat > /root/.ssh/id <<'K'\n${PRIVATE_KEY}K\n`;
         find(rs, NODE, "b1").inputs.settings.note = PRIVATE_KEY;
-        expect(await run(rs)).toEqual([
-            expect.stringMatching(/^step "health" of node a1 \(a1-health\): input create holds key material/),
+        // (sorted: violations come in resource registration order)
+        expect((await run(rs)).sort()).toEqual([
             expect.stringMatching(/^StorageNode b1: input settings\.note holds key material/),
+            expect.stringMatching(/^step "health" of node a1 \(a1-health\): input create holds key material/),
         ]);
     });
 

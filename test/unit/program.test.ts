@@ -166,10 +166,13 @@ describe("program() under mocks", () => {
         expect(records.some((r) => r.name.endsWith("-rsync-secret"))).toBe(false);
     });
 
-    test("the second node of a pair starts after the first node's health gate; the first node waits for nothing", () => {
+    test("both nodes of a pair prepare at once; the second node's base steps start after its own build and the first node's health gate", () => {
         for (const [a, b] of [["node-1a", "node-1b"], ["node-2a", "node-2b"]]) {
-            expect(cmd(`${b}-packages`).dependencies).toEqual([cmd(`${a}-health`).urn]);
             expect(cmd(`${a}-packages`).dependencies).toEqual([]);
+            expect(cmd(`${b}-packages`).dependencies).toEqual([]);
+            expect(cmd(`${b}-nginx-build`).dependencies).toEqual([cmd(`${b}-packages`).urn]);
+            expect(cmd(`${a}-kernel-modules`).dependencies).toEqual([cmd(`${a}-nginx-build`).urn]);
+            expect(cmd(`${b}-kernel-modules`).dependencies).toEqual([cmd(`${b}-nginx-build`).urn, cmd(`${a}-health`).urn]);
         }
         // pairs roll independently of each other
         expect(cmd("node-2a-packages").dependencies).not.toContain(cmd("node-1b-health").urn);

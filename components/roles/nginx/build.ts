@@ -48,18 +48,23 @@ export function nginxBuildId(spec: Pick<ClusterSpec, "nginx">): string {
     return digest(spec.nginx.version, spec.nginx.sha256, ...nginxConfigureFlags(spec), davPatch());
 }
 
-/** Steps: push the tarball to `node` (when `nginx.sourceFile` is set), then build and install. */
+/**
+ * Steps: push the tarball to `node` (when `nginx.sourceFile` is set), then
+ * build and install. Phase "prepare": the new binary replaces the file only,
+ * the running nginx keeps serving until the rolled `nginx-service` step
+ * restarts it, so both nodes of a pair build at once.
+ */
 export function nginxBuildRole(spec: Pick<ClusterSpec, "nginx">, node: Pick<NodeSpec, "ssh" | "generation">): StepSpec[] {
     const { nginx } = spec;
     const uploaded = nginx.sourceFile ? nginxUploadPath(nginx.version, digest(node.ssh.hostKey ?? "", String(node.generation)).slice(0, 8)) : "";
     const steps: StepSpec[] = [];
     if (nginx.sourceFile) {
-        steps.push(copyStep("nginx-source", { localPath: nginx.sourceFile, remotePath: uploaded, sha256: nginx.sha256 }));
+        steps.push(copyStep("nginx-source", { localPath: nginx.sourceFile, remotePath: uploaded, sha256: nginx.sha256 }, "prepare"));
     }
     steps.push({
         kind: "script",
         name: "nginx-build",
-        phase: "base",
+        phase: "prepare",
         script: render("nginx/nginx-build.sh", {
             version: shq(nginx.version),
             sha256: shq(nginx.sha256),

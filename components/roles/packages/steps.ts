@@ -18,7 +18,7 @@ export function nodePackages(spec: Pick<ClusterSpec, "extraPackages">): string[]
     return [...new Set([...BASE_PACKAGES, ...NGINX_BUILD_PACKAGES, ...REPLICATION_PACKAGES, ...HEARTBEAT_PACKAGES, ...CLIENT_LIMIT_PACKAGES, ...spec.extraPackages])].sort();
 }
 
-/** The packages step. */
+/** The packages step: it only installs what is missing, so it runs on both nodes of a pair at once (phase "prepare"). */
 export function packagesRole(spec: Pick<ClusterSpec, "extraPackages">): StepSpec[] {
-    return [{ kind: "script", name: "packages", phase: "base", script: render("packages/packages.sh", { packages: shqList(nodePackages(spec)) }) }];
+    return [{ kind: "script", name: "packages", phase: "prepare", script: render("packages/packages.sh", { packages: shqList(nodePackages(spec)) }) }];
 }
