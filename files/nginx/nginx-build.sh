@@ -44,8 +44,9 @@ elif change "build nginx $VERSION (build ${current:-none} -> $BUILD_ID)"; then
     log=$build/build.log
     (cd "$build" && patch -p1 --forward --batch < "$PATCH") >"$log" 2>&1 \
         || fail "pairstore's dav patch does not apply to nginx $VERSION (it is made for 1.22.1): $(tail -n 5 "$log")"
-    (cd "$build" && ./configure "${FLAGS[@]}") >>"$log" 2>&1 || fail "./configure failed: $(tail -n 15 "$log")"
-    make -C "$build" -j"$(nproc)" >>"$log" 2>&1 || fail "make failed: $(tail -n 15 "$log")"
+    # niced: both nodes of a pair build at once, and may be serving meanwhile
+    (cd "$build" && nice -n 10 ./configure "${FLAGS[@]}") >>"$log" 2>&1 || fail "./configure failed: $(tail -n 15 "$log")"
+    nice -n 10 make -C "$build" -j"$(nproc)" >>"$log" 2>&1 || fail "make failed: $(tail -n 15 "$log")"
     # The new binary must accept the configuration it will run with.
     conf=$LIVE_CONF
     if [ ! -f "$conf" ]; then
