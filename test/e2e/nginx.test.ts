@@ -167,6 +167,31 @@ describeLab("nginx on the lab hosts", () => {
         }
     });
 
+    it("a MOVE refused (412) where the destination exists is not done on the peer that has not received the destination yet", async () => {
+        const a = unique("lag-a.bin");
+        const b = unique("lag-b.bin");
+        const [bytesA, bytesB] = [randomBytes(500), randomBytes(600)];
+        expect(put("node-1a", a, bytesA).status).toBe(201);
+        await expect.poll(() => onDisk("node-1b", a), { timeout: 10_000 }).toBe(sha(bytesA));
+        // b reaches node-1a only: its lsyncd (which would push b to node-1b) is stopped
+        await onHost("node-1a", "systemctl stop pairstore-lsyncd.service");
+        try {
+            expect(put("node-1a", b, bytesB).status).toBe(201);
+            expect(await onDisk("node-1b", b)).toBe("missing");
+            expect(curl(internalUrl("node-1a", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: F"] }).status).toBe(412);
+            // the peer was not told to move a: it still holds a, has no b from a, and recorded no delete of a
+            await new Promise((r) => setTimeout(r, 1000));
+            expect(await onDisk("node-1b", a)).toBe(sha(bytesA));
+            expect(await onDisk("node-1b", b)).toBe("missing");
+            expect(await tombstone("node-1b", a)).toBe("no");
+        } finally {
+            await onHost("node-1a", "systemctl start pairstore-lsyncd.service");
+        }
+        // once lsyncd runs again, b arrives as uploaded; a stays on both nodes
+        await expect.poll(() => onDisk("node-1b", b), { timeout: 30_000 }).toBe(sha(bytesB));
+        for (const node of ["node-1a", "node-1b"]) expect(await onDisk(node, a), node).toBe(sha(bytesA));
+    });
+
     it("MOVE across pairs: one of another pair's file is done there; one onto another pair's shard is refused (502), nothing moved", async () => {
         const bytes = randomBytes(700);
         const [far, farTo] = [unique("far.bin", "pair-2"), unique("far-to.bin", "pair-2")];
