@@ -72,7 +72,7 @@ class Slots {
 export class Deployment {
     readonly result: EngineResult = {
         ok: true, created: [], updated: [], replaced: [], unchanged: [], deleted: [], skipped: [], changedSteps: [],
-        failed: [], stdout: {}, logs: {}, outputs: undefined, urns: [], diffs: {},
+        failed: [], stdout: {}, logs: {}, outputs: undefined, urns: [], diffs: {}, timings: {},
     };
     /** Steps running now. */
     inflight = 0;
@@ -151,8 +151,11 @@ export class Deployment {
             return this.hold(reg);
         }
         this.inflight++;
+        const started = Date.now();
         try {
-            return await this.step(reg, old, oldUrn);
+            const outputs = await this.step(reg, old, oldUrn);
+            if (!this.result.unchanged.includes(reg.name)) this.result.timings[reg.name] = [started, Date.now()];
+            return outputs;
         } catch (e) {
             const message = e instanceof ProviderError ? e.message : String((e as Error)?.stack ?? e);
             this.result.ok = false;

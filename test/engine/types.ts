@@ -46,4 +46,6 @@ export interface EngineResult {
     urns: string[];
     /** The input keys that changed, per created, updated or replaced resource. */
     diffs: Record<string, string[]>;
+    /** When each step that ran (create, update, replace) started and ended, in ms since the epoch (npm run bench:provision). */
+    timings: Record<string, [number, number]>;
 }
