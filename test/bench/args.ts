@@ -10,3 +10,9 @@ export function arg(name: string, dflt: string): string {
 export function boundedArg(name: string, dflt: number, min: number, max: number): number {
     return Math.min(max, Math.max(min, Number(arg(name, String(dflt)))));
 }
+
+/** The median of `xs` (the mean of the two middle values for an even count). */
+export function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}

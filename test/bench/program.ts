@@ -15,7 +15,7 @@ import { readFileSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { digitsFor } from "../../components/lib/shards";
-import { arg, boundedArg } from "./args";
+import { arg, boundedArg, median } from "./args";
 
 const ROOT = path.join(__dirname, "..", "..");
 /** The children's V8 heap limit (MiB): `--heap`, default 8192. */
@@ -92,11 +92,6 @@ async function child(pairs: number) {
         peakRssMiB: peakRssMiB(),
     };
     process.stdout.write(`BENCH ${JSON.stringify(sample)}\n`);
-}
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function runChild(pairs: number): Sample {

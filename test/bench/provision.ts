@@ -15,7 +15,7 @@ import { drift } from "../../tools/drift";
 import { applyLab, labDown, labExport, labHostsUp, labStack } from "../lab/lab";
 import type { RunResult } from "../engine";
 import { LAB_PAIRS } from "../lab/topology";
-import { boundedArg } from "./args";
+import { boundedArg, median } from "./args";
 
 const runs = boundedArg("runs", 3, 1, 5);
 
@@ -51,9 +51,7 @@ function spans(timings: RunResult["timings"]): Record<string, number> {
 }
 
 function stats(xs: number[]): string {
-    const s = [...xs].sort((a, b) => a - b);
-    const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    return `${s[0].toFixed(1)} / ${median.toFixed(1)} / ${s[s.length - 1].toFixed(1)} s`;
+    return `${Math.min(...xs).toFixed(1)} / ${median(xs).toFixed(1)} / ${Math.max(...xs).toFixed(1)} s`;
 }
 
 async function main() {
