@@ -11,6 +11,7 @@ import { pairPath } from "./replication-helpers";
 import { signPath } from "../../components/lib/secure-link";
 import { applyLab, labSecureLinkSecret, labStack } from "../lab/lab";
 import { LAB_NOFILE } from "../lab/topology";
+import { readyFileOf } from "../../components/lib/paths";
 import { describeLab, labHosts, labReady, onHost } from "./lab-env";
 
 const IP: Record<string, string> = Object.fromEntries(labHosts().map((h) => [h.name, h.mgmtIp]));
@@ -190,6 +191,59 @@ describeLab("nginx on the lab hosts", () => {
         // once lsyncd runs again, b arrives as uploaded; a stays on both nodes
         await expect.poll(() => onDisk("node-1b", b), { timeout: 30_000 }).toBe(sha(bytesB));
         for (const node of ["node-1a", "node-1b"]) expect(await onDisk(node, a), node).toBe(sha(bytesA));
+    });
+
+    it("a MOVE sent to the second node is decided by the owner: refused (412) onto a name only the owner holds yet, done on both otherwise", async () => {
+        const [a, b, c] = [unique("second-a.bin"), unique("second-b.bin"), unique("second-c.bin")];
+        const [bytesA, bytesB] = [randomBytes(500), randomBytes(600)];
+        expect(put("node-1a", a, bytesA).status).toBe(201);
+        await expect.poll(() => onDisk("node-1b", a), { timeout: 10_000 }).toBe(sha(bytesA));
+        // b reaches the owner (node-1a) only: its lsyncd (which would push b to node-1b) is stopped
+        await onHost("node-1a", "systemctl stop pairstore-lsyncd.service");
+        try {
+            expect(put("node-1b", b, bytesB).status).toBe(201); // stored by the owner, as every upload
+            expect(await onDisk("node-1a", b)).toBe(sha(bytesB));
+            expect(await onDisk("node-1b", b)).toBe("missing");
+            // node-1b has no b, but the owner has: the MOVE is refused, not done on node-1b
+            const refused = curl(internalUrl("node-1b", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: F"] });
+            expect(refused.status).toBe(412);
+            expect(refused.headers).toMatch(/^x-pairstore-decided-by: node-1a\r?$/im);
+            await new Promise((r) => setTimeout(r, 1000));
+            for (const node of ["node-1a", "node-1b"]) {
+                expect(await onDisk(node, a), `${node} keeps ${a}`).toBe(sha(bytesA));
+                expect(await tombstone(node, a), `${node}: a tombstone of ${a}`).toBe("no");
+            }
+            expect(await onDisk("node-1a", b)).toBe(sha(bytesB));
+            expect(await onDisk("node-1b", b), "node-1b got no b from a").toBe("missing");
+        } finally {
+            await onHost("node-1a", "systemctl start pairstore-lsyncd.service");
+        }
+        await expect.poll(() => onDisk("node-1b", b), { timeout: 30_000 }).toBe(sha(bytesB));
+        // a MOVE onto a free name sent to node-1b is decided by the owner, done on both nodes and recorded on both
+        const move = curl(internalUrl("node-1b", a), { method: "MOVE", headers: [`Destination: ${c}`, "Overwrite: F"] });
+        expect([201, 204]).toContain(move.status);
+        expect(move.headers).toMatch(/^x-pairstore-decided-by: node-1a\r?$/im);
+        for (const node of ["node-1a", "node-1b"]) {
+            await expect.poll(() => onDisk(node, c), { timeout: 10_000 }).toBe(sha(bytesA));
+            await expect.poll(() => onDisk(node, a), { timeout: 10_000 }).toBe("missing");
+            await expect.poll(() => tombstone(node, a), { timeout: 10_000 }).toBe("yes");
+            expect(await onDisk(node, b), `${node} keeps ${b}`).toBe(sha(bytesB));
+        }
+        // while the owner has not refilled since it booted (its ready mark gone) the second node decides, as for uploads
+        const ready = readyFileOf(DOMAIN);
+        const d = unique("second-d.bin");
+        await onHost("node-1a", `mv ${ready} ${ready}.e2e`);
+        try {
+            const early = curl(internalUrl("node-1a", c), { method: "MOVE", headers: [`Destination: ${d}`, "Overwrite: F"] });
+            expect([201, 204]).toContain(early.status);
+            expect(early.headers).toMatch(/^x-pairstore-decided-by: node-1b\r?$/im);
+        } finally {
+            await onHost("node-1a", `mv ${ready}.e2e ${ready}`);
+        }
+        for (const node of ["node-1a", "node-1b"]) {
+            await expect.poll(() => onDisk(node, d), { timeout: 10_000 }).toBe(sha(bytesA));
+            await expect.poll(() => onDisk(node, c), { timeout: 10_000 }).toBe("missing");
+        }
     });
 
     it("MOVE across pairs: one of another pair's file is done there; one onto another pair's shard is refused (502), nothing moved", async () => {

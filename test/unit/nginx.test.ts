@@ -182,9 +182,9 @@ describe("nginx sites role", () => {
         expect(internal).toContain("location = /.pairstore/health {");
         // temporary files on the files' own file system
         expect(internal).toContain("client_body_temp_path /srv/images/example.com/image/.pairstore/tmp/body;");
-        // the internal port forwards only DELETE/MOVE to the peer and PUTs to the upload owner, never a read;
+        // the internal port forwards only DELETE/MOVE to the peer and PUTs and MOVEs to the upload owner, never a read;
         // the other two write tombstones on this node
-        expect(internal.match(/proxy_pass /g)).toHaveLength(4);
+        expect(internal.match(/proxy_pass /g)).toHaveLength(5);
         expect(internal.match(/proxy_pass http:\/\/127\.0\.0\.1:8081;/g)).toHaveLength(2);
         // a DELETE or MOVE records its tombstone first, through a location only this node reaches
         expect(internal).toContain("auth_request /.pairstore/tombstone;");
@@ -204,6 +204,18 @@ describe("nginx sites role", () => {
         // the owner's store decides only once it is ready (refilled since boot); the second node's store always takes what reaches it
         expect(onA).toContain("if (!-e /run/pairstore/ready/example.com) {");
         expect(onB).not.toContain("/run/pairstore/ready/");
+        // a MOVE goes to the same upstream (it creates a name too), marked as sent to the deciding node, which
+        // does it only while ready; the mark counts only from the pair's nodes (so no uploader can skip the owner)
+        for (const [text, self] of [[onA, a], [onB, b]] as const) {
+            const move = text.slice(text.indexOf("location = /.pairstore/move {"));
+            expect(move).toMatch(/^location = \/\.pairstore\/move \{\n\s+internal;\n\s+proxy_pass http:\/\/pairstore_upload_example_com\$request_uri;/);
+            expect(move).toContain(`proxy_set_header X-Pairstore-Decide ${self.name};`);
+            const peerOf = self === a ? b : a;
+            expect(text).toContain(`if ($pairstore_decide_from ~ "^.+@(?:127\\.0\\.0\\.1|${self.internalAddress.replace(/\./g, "\\.")}|${peerOf.internalAddress.replace(/\./g, "\\.")})$") {`);
+        }
+        expect(onA).toContain('if ($pairstore_move_at = "M:DN") {');
+        expect(onB).toContain('if ($pairstore_move_at = "M:D") {\n            set $pairstore_decided_by node-1b;');
+        expect(onB).not.toContain('"M:DN"');
         // the store answers only this node and its peer
         const store = onB.slice(onB.indexOf("location ^~ /.pairstore/store/ {"));
         expect(store).toMatch(/^location \^~ \/\.pairstore\/store\/ \{\n\s+allow 10\.78\.0\.12;\n\s+allow 10\.78\.0\.11;\n\s+deny all;/);

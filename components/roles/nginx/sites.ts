@@ -104,6 +104,11 @@ export function layoutFolderPattern(secureLinkPrefix: string): string {
     return `^${optionalPrefix(secureLinkPrefix)}(?:/${HEX}){0,3}/?$`;
 }
 
+/** `text` matched literally in an nginx (PCRE) regex. */
+function regexEscape(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /** The nginx upstream of a domain's uploads: the owner's store, then the second node's. */
 export function uploadUpstreamName(domain: string): string {
     return `pairstore_upload_${domain.replace(/[^A-Za-z0-9]/g, "_")}`;
@@ -126,8 +131,20 @@ export function renderSite(
         `            return 503 "pairstore: ${node.name} is catching up with its peer, which stores this upload\\n";`,
         "        }",
     ].join("\n");
+    const moveGate = owner !== node.name ? "" : [
+        "        # (the owner decides a MOVE, too, only once it is ready)",
+        `        if (!-e ${readyFileOf(domain.name)}) {`,
+        '            set $pairstore_move_at "${pairstore_move_at}N";',
+        "        }",
+        '        if ($pairstore_move_at = "M:DN") {',
+        `            return 503 "pairstore: ${node.name} is catching up with its peer, which does this MOVE\\n";`,
+        "        }",
+        "",
+    ].join("\n");
     return render("nginx/site.conf", {
         owner,
+        move_gate: moveGate,
+        pair_addresses: [node.internalAddress, peer.internalAddress].map(regexEscape).join("|"),
         upstream: uploadUpstreamName(domain.name),
         owner_store: `${first.internalAddress}:${domain.internalPort}`,
         second_store: `${second.internalAddress}:${domain.internalPort}`,
