@@ -6,14 +6,18 @@
 // address it resolves to) and an upload loop (new files, through whichever
 // node the shard name resolves to) run the whole time: no read may fail, no
 // upload may be lost, and every file ends on both nodes of the pair serving it.
+import { type Dirent, readdirSync } from "fs";
+import path from "path";
 import { setTimeout as sleep } from "timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { growPlan, planShards } from "../../components/lib/shards";
 import { applyLab, labPinnedPlan, labStack, resizeLab } from "../lab/lab";
+import type { RunResult } from "../engine";
 import { destroyHost } from "../lab/hosts";
+import { applyRecap, formatRecap } from "../lab/recap";
 import { LAB_DOMAINS, LAB_GROWTH_PAIR, labHosts, labPairs } from "../lab/topology";
-import { dnsDigAll } from "./dns-env";
-import { describeLab, labReady, onHost } from "./lab-env";
+import { dnsDigAllAsync } from "./dns-env";
+import { describeLab, labReady, onHost, pathOn, runningOn } from "./lab-env";
 import { httpRequest, present, rootOf, servedDigests, sha256, storeFiles, waitFor } from "./replication-helpers";
 
 const HEX = [..."0123456789abcdef"];
@@ -44,14 +48,19 @@ async function resolve(names: string[]): Promise<Record<string, string[]>> {
         const missing = names.filter((n) => !(n in got));
         if (missing.length === 0) break;
         if (i > 0) await new Promise((r) => setTimeout(r, 500));
-        got = { ...got, ...dnsDigAll(missing) };
+        got = { ...got, ...(await dnsDigAllAsync(missing).catch(() => ({}))) };
     }
     return got;
 }
 
 const resolveAll = () => resolve(LAB_DOMAINS.flatMap((d) => HEX.map((s) => `${s}.image.${d.name}`)));
 
-/** A bounded loop until `stop()`: reads every file on every address its shard name resolves to. */
+/**
+ * A bounded loop until `stop()`: reads every file on every address its shard
+ * name resolves to, 24 at a time, at most 100 reads a second (a pass over the
+ * lab's files every 10 to 20 s: every flip is crossed many times, and the
+ * 2-core machine keeps its CPU for the applies it watches).
+ */
 function readLoop(files: LabFile[]) {
     let running = true;
     const failures: string[] = [];
@@ -62,6 +71,7 @@ function readLoop(files: LabFile[]) {
             const names = await resolveAll();
             const jobs = files.slice().flatMap((f) => (names[`${f.shard}.image.${f.domain}`] ?? ["(no record)"]).map((ip) => ({ f, ip })));
             for (let i = 0; i < jobs.length && running; i += 24) {
+                const paced = sleep(240);
                 await Promise.all(jobs.slice(i, i + 24).map(async ({ f, ip }) => {
                     const r = await httpRequest(`http://${ip}/${f.rel}`, { headers: { Host: `${f.shard}.image.${f.domain}` }, timeoutMs: 10_000 });
                     reads++;
@@ -69,6 +79,7 @@ function readLoop(files: LabFile[]) {
                         failures.push(`${new Date().toISOString()} ${f.domain} ${f.rel} at ${ip}: ${r.status} from ${r.headers["x-pairstore-node"] ?? r.headers.server ?? "?"} ${r.body.toString().slice(0, 80)}`);
                     }
                 }));
+                await paced;
             }
         }
     })();
@@ -94,6 +105,22 @@ function uploadLoop(into: LabFile[]) {
         }
     })();
     return { stop: async () => { running = false; await done; return failures; } };
+}
+
+/** Files under `dir` (a path on this machine), pairstore's own folder (.pairstore) left out; 0 when it does not exist. */
+function countFiles(dir: string): number {
+    let n = 0;
+    let entries: Dirent[];
+    try {
+        entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+        return 0;
+    }
+    for (const e of entries) {
+        if (e.isDirectory() && e.name !== ".pairstore") n += countFiles(path.join(dir, e.name));
+        else if (e.isFile()) n++;
+    }
+    return n;
 }
 
 /** The pair the pinned plan gives a shard. */
@@ -128,8 +155,15 @@ async function misplacedAfter(files: LabFile[], timeoutMs = 30_000): Promise<str
     }
 }
 
+/** The lab's apply, its recap printed (where the time of this long test goes). */
+async function applyRecapped(overrides?: Record<string, unknown>): Promise<RunResult> {
+    const r = await applyLab(overrides);
+    console.error(`grow: ${formatRecap(applyRecap(r, HOSTS.map((h) => h.name)))}`);
+    return r;
+}
+
 async function applyOk(): Promise<boolean> {
-    const r = await applyLab();
+    const r = await applyRecapped();
     if (!r.ok) console.error(`grow: apply failed:\n${r.failed.map((f) => `${f.name}: ${f.message}`).join("\n")}`);
     return r.ok;
 }
@@ -189,9 +223,10 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
 
     it("grows to three pairs under traffic, its first apply killed mid-copy: the next resumes; no read fails, no upload is lost, every file on both nodes of its pair", async () => {
         const root = (d: string) => rootOf(d);
-        const filesOn3a = async () => Number(await onHost("node-3a",
-            `{ ${LAB_DOMAINS.map((d) => `find ${root(d.name)} -path '*/.pairstore' -prune -o -type f -print`).join("; ")}; } | wc -l`));
+        // Polled every 300 ms while node-3a is provisioned: read here, from its mounted root and /proc, not over SSH.
+        const filesOn3a = async () => LAB_DOMAINS.reduce((n, d) => n + countFiles(pathOn("node-3a", root(d.name))), 0);
         const oldNodes = HOSTS.filter((h) => nodesOf("pair-1").includes(h.name) || nodesOf("pair-2").includes(h.name)).map((h) => h.mgmtIp.replace(/\./g, "\\."));
+        const copying = new RegExp(`(${oldNodes.join("|")})::[a-z.]+-refill/`);
         let applies = 0;
         let atKill = 0;
         let resumedCopies = -1;
@@ -202,8 +237,7 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
                 const abort = new AbortController();
                 let done = false;
                 const run = applyLab({}, { signal: abort.signal }).then((r) => `finished (ok: ${r.ok})`, () => "killed").finally(() => { done = true; });
-                const copying = `pgrep -f -- '(${oldNodes.join("|")})::[a-z.]+-refill/' >/dev/null && echo copying || true`;
-                await waitFor(async () => done || ((await onHost("node-3a", copying)) === "copying" && (await filesOn3a()) > 0), 900_000, 300);
+                await waitFor(async () => done || (runningOn("node-3a", copying) && (await filesOn3a()) > 0), 900_000, 300);
                 atKill = done ? 0 : await filesOn3a();
                 abort.abort();
                 expect(await run, "the first apply, killed mid-copy (if it finished first: lower replication.moveBwLimit)").toBe("killed");
@@ -228,7 +262,7 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
                 }
                 return true;
             }
-            const r = await applyLab();
+            const r = await applyRecapped();
             if (applies === 2) {
                 const moved = [...(r.stdout["node-3a-shard-move"] ?? "").matchAll(/: copy (\d+) files/g)].reduce((n, m) => n + Number(m[1]), 0);
                 resumedCopies = moved;
@@ -288,7 +322,7 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
         const theirs = Buffer.from("pair-3's own bytes");
         expect((await httpRequest(`http://${n3a.mgmtIp}:${d.internalPort}/${two}`, { method: "PUT", body: theirs })).status).toBe(201);
         try {
-            const refused = await applyLab(dropOn("pair-1"));
+            const refused = await applyRecapped(dropOn("pair-1"));
             expect(refused.ok, "an apply dropping a file held with other bytes").toBe(false);
             const why = refused.failed.map((f) => f.message).join("\n");
             expect(why).toContain(two);
@@ -302,7 +336,7 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
             }
             // the conflict resolved by deleting pair-3's file: the delete is later than pair-1's copy, which may go
             expect((await httpRequest(`http://${n3a.mgmtIp}:${d.internalPort}/${two}`, { method: "DELETE" })).status).toBe(204);
-            const dropped = await applyLab(dropOn("pair-1"));
+            const dropped = await applyRecapped(dropOn("pair-1"));
             expect(dropped.ok, dropped.failed.map((f) => `${f.name}: ${f.message}`).join("\n")).toBe(true);
             for (const n of [n1a, n1b]) expect(await present(n, d.name, [one, two, three]), `${n} dropped them`).toEqual([]);
             for (const h of [n3a, n3b]) expect((await httpRequest(`http://${h.mgmtIp}:${d.internalPort}/${three}`)).status, `${three} at ${h.name}`).toBe(200);

@@ -1,6 +1,9 @@
 // Gate for the end-to-end tests: they need root on Linux to run real hosts.
 // Outside CI a non-root run skips them with that reason; in CI it fails.
+import { readdirSync, readFileSync } from "fs";
+import path from "path";
 import { describe } from "vitest";
+import { hostDir, netnsName } from "../lab/hosts";
 import { labHostsUp, applyLab } from "../lab/lab";
 import { labHosts } from "../lab/topology";
 import { onHost } from "./replication-helpers";
@@ -47,4 +50,27 @@ export const runsEveryApply = (name: string) => name.endsWith("-replication-veri
 /** What an apply created, updated or deleted, the steps that run on every apply left out. */
 export function applyChanges(r: { created: string[]; updated: string[]; deleted: string[] }): string[] {
     return [...r.created, ...r.updated.filter((n) => !runsEveryApply(n)), ...r.deleted];
+}
+
+/**
+ * Whether a process of lab host `name` has a command line matching `re`,
+ * read from this machine's /proc (the hosts are containers here): no SSH, so
+ * a test can poll it every few hundred ms without loading the 2-core machine.
+ */
+export function runningOn(name: string, re: RegExp): boolean {
+    const cgroup = `/${netnsName(name)}/`;
+    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+        try {
+            if (!re.test(readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "))) continue;
+            if (readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(cgroup)) return true;
+        } catch {
+            // the process ended meanwhile
+        }
+    }
+    return false;
+}
+
+/** A path on lab host `name`'s file system, as this machine sees it (its root is a mounted overlay here). */
+export function pathOn(name: string, p: string): string {
+    return path.join(hostDir(name), "merged", p);
 }

@@ -193,7 +193,7 @@ describeLab("nginx on the lab hosts", () => {
         for (const node of ["node-1a", "node-1b"]) expect(await onDisk(node, a), node).toBe(sha(bytesA));
     });
 
-    it("a MOVE sent to the second node is decided by the owner: refused (412) onto a name only the owner holds yet, done on both otherwise", async () => {
+    it("a MOVE sent to the second node is decided by the owner (a forged peer mark too): refused (412) onto a name only the owner holds yet, done on both otherwise", async () => {
         const [a, b, c] = [unique("second-a.bin"), unique("second-b.bin"), unique("second-c.bin")];
         const [bytesA, bytesB] = [randomBytes(500), randomBytes(600)];
         expect(put("node-1a", a, bytesA).status).toBe(201);
@@ -208,6 +208,10 @@ describeLab("nginx on the lab hosts", () => {
             const refused = curl(internalUrl("node-1b", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: F"] });
             expect(refused.status).toBe(412);
             expect(refused.headers).toMatch(/^x-pairstore-decided-by: node-1a\r?$/im);
+            // nor when an uploader forges the peer's mark: X-Pairstore-Peer counts only from node-1a's address
+            const forged = curl(internalUrl("node-1b", a), { method: "MOVE", headers: [`Destination: ${b}`, "Overwrite: F", "X-Pairstore-Peer: node-1a"] });
+            expect(forged.status, "a MOVE with a forged X-Pairstore-Peer").toBe(412);
+            expect(forged.headers).toMatch(/^x-pairstore-decided-by: node-1a\r?$/im);
             await new Promise((r) => setTimeout(r, 1000));
             for (const node of ["node-1a", "node-1b"]) {
                 expect(await onDisk(node, a), `${node} keeps ${a}`).toBe(sha(bytesA));

@@ -1,7 +1,8 @@
 // npm run lab | lab:outputs | lab:check | lab:down (PAIRSTORE_LAB_PAIRS=3 npm run lab grows the lab to three pairs, =2 shrinks it back)
 import { drift } from "../../tools/drift";
 import { applyLab, applyLabWithPulumi, engine, labDown, labExport, labHostsUp, labOutputs, resizeLab } from "./lab";
-import { labPairCount } from "./topology";
+import { applyRecap, formatRecap } from "./recap";
+import { labHosts, labPairCount, labPairs } from "./topology";
 
 async function up(check: boolean) {
     if (check) {
@@ -18,6 +19,7 @@ async function up(check: boolean) {
             return true;
         }
         const result = await applyLab({}, { echo: true });
+        console.log(formatRecap(applyRecap(result, labHosts(labPairs(3)).map((h) => h.name))));
         const ran = result.created.length + result.updated.length;
         console.log(`lab: ${result.created.length} created, ${result.updated.length} updated, ${result.deleted.length} deleted, ` +
             `${result.unchanged.length} unchanged; ${result.changedSteps.length} of ${ran} steps that ran changed something`);

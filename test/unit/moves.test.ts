@@ -111,7 +111,7 @@ describe("shard moves", () => {
         expect(internal).toContain("proxy_pass http://$pairstore_forward$pairstore_path;");
         // a DELETE or MOVE of those shards goes there too; a DELETE removes this node's copy over loopback (not forwarded again)
         expect(internal).toContain("if ($request_method ~ ^(DELETE|MOVE)$) {\n            set $pairstore_file_op_to X;");
-        expect(internal).toContain('set $pairstore_file_op_to "${pairstore_file_op_to}${pairstore_here}${http_x_pairstore_peer}${pairstore_forward}";\n        if ($pairstore_file_op_to ~ ^Xpairstore_) {\n            rewrite ^ /.pairstore/forward last;');
+        expect(internal).toContain('set $pairstore_file_op_to "${pairstore_file_op_to}${pairstore_here}${pairstore_peer}${pairstore_forward}";\n        if ($pairstore_file_op_to ~ ^Xpairstore_) {\n            rewrite ^ /.pairstore/forward last;');
         expect(internal).toContain("if ($remote_addr = 127.0.0.1) {\n            set $pairstore_here $http_x_pairstore_here;");
         expect(internal).toContain("mirror /.pairstore/delete-here;");
         // a MOVE stays with this pair: onto another pair's shard 502, onto a shard moving from pair-1 checked there first

@@ -209,9 +209,12 @@ describe("nginx sites role", () => {
         for (const [text, self] of [[onA, a], [onB, b]] as const) {
             const move = text.slice(text.indexOf("location = /.pairstore/move {"));
             expect(move).toMatch(/^location = \/\.pairstore\/move \{\n\s+internal;\n\s+proxy_pass http:\/\/pairstore_upload_example_com\$request_uri;/);
-            expect(move).toContain(`proxy_set_header X-Pairstore-Decide ${self.name};`);
+            expect(move).toContain(`proxy_set_header X-Pairstore-Decide ${self.name};\n        # (a client's peer mark, relayed from this node, would count there)\n        proxy_set_header X-Pairstore-Peer "";`);
             const peerOf = self === a ? b : a;
             expect(text).toContain(`if ($pairstore_decide_from ~ "^.+@(?:127\\.0\\.0\\.1|${self.internalAddress.replace(/\./g, "\\.")}|${peerOf.internalAddress.replace(/\./g, "\\.")})$") {`);
+            // the peer's mark (a DELETE or MOVE it mirrored here) counts only from the peer's address, and nothing reads the raw header else
+            expect(text).toContain(`if ($pairstore_peer_from ~ "^.+@${peerOf.internalAddress.replace(/\./g, "\\.")}$") {\n            set $pairstore_peer P;`);
+            expect(text.match(/http_x_pairstore_peer/g)).toHaveLength(1);
         }
         expect(onA).toContain('if ($pairstore_move_at = "M:DN") {');
         expect(onB).toContain('if ($pairstore_move_at = "M:D") {\n            set $pairstore_decided_by node-1b;');

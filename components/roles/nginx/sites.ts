@@ -145,6 +145,7 @@ export function renderSite(
         owner,
         move_gate: moveGate,
         pair_addresses: [node.internalAddress, peer.internalAddress].map(regexEscape).join("|"),
+        peer_address_pattern: regexEscape(peer.internalAddress),
         upstream: uploadUpstreamName(domain.name),
         owner_store: `${first.internalAddress}:${domain.internalPort}`,
         second_store: `${second.internalAddress}:${domain.internalPort}`,

@@ -327,7 +327,7 @@ export async function reinstallHost(h: LabHost): Promise<void> {
   const dir = hostDir(h.name);
   const merged = path.join(dir, "merged");
   if (isMounted(merged)) await run("umount", [merged]);
-  for (const d of ["upper", "work"]) fs.rmSync(path.join(dir, d), { recursive: true, force: true });
+  for (const d of ["upper", "work"]) await fs.promises.rm(path.join(dir, d), { recursive: true, force: true });
   await startHost(h);
 }
 
@@ -378,7 +378,9 @@ async function removeHost(name: string): Promise<void> {
     const outer = outerVethName(name, idx);
     if (linkExists(outer)) await run("ip", ["link", "del", outer], { allowFail: true });
   }
-  fs.rmSync(hostDir(name), { recursive: true, force: true });
+  // Not rmSync: a host's disk takes seconds to remove, and the tests' read
+  // loops run in this process meanwhile (a blocked event loop times them out).
+  await fs.promises.rm(hostDir(name), { recursive: true, force: true });
 }
 
 export async function destroyAll(): Promise<void> {
