@@ -2,7 +2,9 @@
 //
 // Order inside a pair:
 //   0. both nodes' prepare steps at once (packages, the nginx build: nothing
-//      a node serves with changes; the binary swap is rolled with the rest);
+//      a node serves with changes; the binary swap is rolled with the rest),
+//      but the second node installs the first node's nginx build, once the
+//      first is healthy, instead of compiling it again;
 //   1. the first node's base steps, ending with its health gate;
 //   2. the second node's base steps (both rsyncds now answer);
 //   3. the first node's, then the second node's "merge" step: each copies
@@ -56,7 +58,7 @@ export class NodePair extends pulumi.ComponentResource {
             pair: args.pair.name, settings: args.settings, secrets, owner: a.name, runId, routing: args.routing ?? NO_ROUTING,
         };
         const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
-        const second = new StorageNode(b.name, { ...common, node: b, peer: a, rollAfter: [first.healthGate] }, { parent: this });
+        const second = new StorageNode(b.name, { ...common, node: b, peer: a, rollAfter: [first.healthGate], buildFrom: first }, { parent: this });
         let after: pulumi.Resource[] = [second.healthGate];
         for (const phase of ["merge", "activate"] as const) {
             after = first.runPhase(phase, after);

@@ -5,6 +5,7 @@ import type { NodeSpec } from "./config";
 import { sshConnection, stepCommand, type StepPhase, type StepSpec } from "./step/step";
 import { nodeSteps, type NodeSettings, type PairSecrets } from "./roles";
 import type { PairRouting } from "./roles/moves/steps";
+import { nginxBuildId, nginxBuildSha, nginxBuildUrl, type BuildDonor } from "./roles/nginx/build";
 
 /** Arguments of a StorageNode (plain data, except the secrets). */
 export interface StorageNodeArgs {
@@ -26,6 +27,8 @@ export interface StorageNodeArgs {
     routing: PairRouting;
     /** What the node's "base" steps wait for besides its own "prepare" steps (the peer's health gate, to roll); default nothing. */
     rollAfter?: pulumi.Resource[];
+    /** The node whose nginx build it installs once that node is healthy (its pair's first node, for the second); default none. */
+    buildFrom?: StorageNode;
 }
 
 type StepResource = command.remote.Command | command.remote.CopyToRemote;
@@ -51,7 +54,7 @@ export class StorageNode extends pulumi.ComponentResource {
      */
     constructor(name: string, args: StorageNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         // rollAfter is not passed as the component's dependsOn: that would hold back its prepare steps too
-        const { secrets, runId, routing, rollAfter, ...plain } = args;
+        const { secrets, runId, routing, rollAfter, buildFrom, ...plain } = args;
         // routing stays out of the inputs: it lists every other pair (the inputs would grow with the square of the pairs)
         super("pairstore:index:StorageNode", name, { ...plain, incoming: routing.incoming }, opts);
         const { sshPrivateKey, secureLinkSecret, heartbeatAuthKey, rsyncSecret } = secrets;
@@ -64,13 +67,27 @@ export class StorageNode extends pulumi.ComponentResource {
             secureLinkSecret,
             heartbeatAuthKey,
             rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
-        }, { owner: args.owner, runId, routing: args.routing });
+        }, { owner: args.owner, runId, routing: args.routing, buildDonor: buildFrom?.buildDonor(args.peer, settings) });
         this.pending = steps.filter((s) => s.phase !== "prepare" && s.phase !== "base");
         const prepared = this.chain(steps.filter((s) => s.phase === "prepare"), []);
         // The base phase ends with the health gate, a script step.
         const before = [...(prepared ? [prepared] : []), ...(rollAfter ?? [])];
         this.healthGate = this.chain(steps.filter((s) => s.phase === "base"), before) as command.remote.Command;
         this.registerOutputs({ nodeName: this.nodeName, health: this.healthGate.stdout });
+    }
+
+    /**
+     * This node as the build donor of `node`'s peer: its build's URL and the
+     * sha256 its nginx-build step printed, known once its health gate passed
+     * (nginx serves the build then), so the peer's build step waits for both.
+     */
+    buildDonor(self: NodeSpec, settings: NodeSettings): BuildDonor {
+        const build = this.steps["nginx-build"] as command.remote.Command;
+        return {
+            name: this.nodeName,
+            url: nginxBuildUrl(self, settings.domains[0].internalPort, nginxBuildId(settings)),
+            sha256: pulumi.all([build.stdout, this.healthGate.stdout]).apply(([out]) => nginxBuildSha(out)),
+        };
     }
 
     /** Registers the steps of a later phase, the first waiting for `after`; returns the phase's last step (or `after`). */

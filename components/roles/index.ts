@@ -8,7 +8,7 @@ import { healthStep, revisionOf, type GateNeeds, type StepSpec } from "../step/s
 import { heartbeatGate, heartbeatRole, type HeartbeatSecrets } from "./heartbeat/steps";
 import { kernelGate, kernelRole } from "./kernel/steps";
 import { logsGate, logsRetireStep, logsRole } from "./logs/steps";
-import { nginxBuildRole } from "./nginx/build";
+import { nginxBuildRole, type BuildDonor } from "./nginx/build";
 import { nginxGate, nginxSitesRole, type SitesSecrets } from "./nginx/sites";
 import { dropUnservedSteps, NO_ROUTING, shardMoveSteps, type PairRouting } from "./moves/steps";
 import { packagesRole } from "./packages/steps";
@@ -42,6 +42,8 @@ export interface NodePlace {
     runId: string;
     /** Where the node's pair sends what it does not serve, and its shard moves in this run; default none. */
     routing?: PairRouting;
+    /** The node whose nginx build this node installs instead of compiling it; default none (it compiles). */
+    buildDonor?: BuildDonor;
 }
 
 /**
@@ -67,7 +69,7 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
         ...packagesRole(settings),
         ...kernelRole(settings),
         ...logsRole(settings),
-        ...nginxBuildRole(settings, node),
+        ...nginxBuildRole(settings, node, place.buildDonor),
         ...nginxSitesRole(settings, node, peer, secrets, place.owner, place.routing ?? NO_ROUTING),
         logsRetireStep(settings),
         ...replication.filter((s) => s.phase === "base"),

@@ -88,6 +88,11 @@ describeLab("a real pulumi up's path, on the lab hosts", () => {
         expect(r.unchanged.filter((n) => n.startsWith(`${B}-`))).toEqual([]);
         expect(r.changedSteps).toContain(`${B}-nginx-source`);
         expect(r.changedSteps.filter((n) => n.startsWith("node-1"))).toEqual([]);
+        // B installed A's nginx build (checked by its sha256) instead of compiling it
+        expect(r.log).toContain(`[${B}-nginx-build] installing ${A}'s build`);
+        expect(r.log).not.toMatch(new RegExp(`\\[${B}-nginx-build\\] warning`));
+        const binSum = (n: string) => onHost(n, "sha256sum /usr/local/sbin/nginx | cut -d' ' -f1");
+        expect(await binSum(B)).toBe(await binSum(A));
         expect(await onHost(B, "systemctl is-active pairstore-nginx pairstore-lsyncd heartbeat")).toBe("active\nactive\nactive");
         // B was refilled from A
         expect(await onHost(B, `cat ${file}`)).toBe("probe");

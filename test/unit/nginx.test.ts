@@ -1,6 +1,8 @@
 // nginx config keys, the build and sites roles, and the secure_link helper.
 import { createHash } from "crypto";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import { createServer } from "http";
+import type { AddressInfo } from "net";
 import { readFileSync } from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,7 +11,7 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULTS, parseClusterConfig, type ClusterSpec, type ConfigFacts, type RawConfig } from "../../components/config";
 import { clientLimitDefaults } from "../../components/roles/nginx/config";
 import { nodeSteps, type NodeSettings } from "../../components/roles";
-import { nginxBuildId, nginxBuildRole, nginxConfigureFlags } from "../../components/roles/nginx/build";
+import { nginxBuildId, nginxBuildRole, nginxBuildSha, nginxBuildUrl, nginxConfigureFlags } from "../../components/roles/nginx/build";
 import {
     layoutFolderPattern, nginxSitesRole, renderClientLimitsConf, renderClientLimitsNft, renderNginxConf, renderSecureLinkConf, renderSite,
     storedDestinationPattern, storedUriPattern,
@@ -135,6 +137,70 @@ describe("nginx build role", () => {
         expect(pushed[1].script).toContain(`UPLOADED=${remotePath}\n`);
     });
 
+    test("the second node installs the first node's build: the donor's URL, and its sha256 on the first line of stdin", async () => {
+        const spec = specOf();
+        const [a, b] = spec.pairs[0].nodes;
+        const url = nginxBuildUrl(a, spec.domains[0].internalPort, nginxBuildId(spec));
+        expect(url).toBe(`http://${a.internalAddress}:8081/.pairstore/nginx-build/${nginxBuildId(spec)}`);
+        const own = nginxBuildRole(spec, a).find((s) => s.name === "nginx-build")!;
+        expect(own.script).toMatch(/^DONOR_URL=''$/m);
+        expect(own.stdin).toBe(`\n${own.stdin!.toString().slice(1)}`);
+        const sha = "c".repeat(64);
+        const fetched = nginxBuildRole(spec, b, { name: a.name, url, sha256: sha }).find((s) => s.name === "nginx-build")!;
+        expect(fetched.script).toContain(`DONOR_URL=${url}\n`);
+        expect(fetched.script).toContain(`DONOR=${a.name}\n`);
+        const stdin = await new Promise<string>((resolve) => pulumi.output(fetched.stdin!).apply(resolve));
+        expect(stdin.split("\n")[0]).toBe(sha);
+        expect(stdin.slice(sha.length + 1)).toBe(own.stdin!.toString().slice(1));
+        // the revision does not wait for the donor's output
+        expect(fetched.stdinDigest).toMatch(/^[0-9a-f]+$/);
+    });
+
+    test("the sha256 a build step printed is read from its output, and nothing else", () => {
+        const sha = "0123456789abcdef".repeat(4);
+        expect(nginxBuildSha(`nginx 1.22.1: build x is installed\nnginx-build-sha256: ${sha}\nok\n`)).toBe(sha);
+        expect(nginxBuildSha("would: build nginx 1.22.1\nchanged\n")).toBe("");
+        expect(nginxBuildSha(`nginx-build-sha256: ${sha.slice(1)}\n`)).toBe("");
+        expect(nginxBuildSha(undefined)).toBe("");
+    });
+
+    test("a donor's build is kept only when its sha256 is the one the donor printed; else the node compiles", async () => {
+        const body = Buffer.from("#!/bin/sh\necho a build\n");
+        const good = createHash("sha256").update(body).digest("hex");
+        const server = createServer((req, res) => {
+            if (req.url === "/build") { res.end(body); return; }
+            res.statusCode = 404; res.end();
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const port = (server.address() as AddressInfo).port;
+        const script = nginxBuildRole(specOf(), specOf().pairs[0].nodes[1], { name: "node-1a", url: "", sha256: "" })
+            .find((s) => s.name === "nginx-build")!.script;
+        const fn = /^sum_of\(\).*?^}\n/ms.exec(script.slice(script.indexOf("sum_of()")))![0];
+        const run = (url: string, sha: string) => new Promise<{ code: number; out: string }>((resolve) => {
+            const sh = `set -euo pipefail; _tmp=$(mktemp -d); warn() { echo "warning: $*"; }; DONOR=node-1a; DONOR_URL='${url}'; DONOR_SHA='${sha}'\n${fn}\n` +
+                `rc=0; fetch_donor_build "$_tmp/nginx" || rc=$?; [ "$rc" != 0 ] || cmp -s "$_tmp/nginx" <(printf '#!/bin/sh\\necho a build\\n') || echo DIFFERENT; { ls -l "$_tmp/nginx" 2>/dev/null | cut -c1-10; } || true; rm -rf "$_tmp"; exit $rc`;
+            const child = spawn("bash", ["-c", sh]);
+            let out = "";
+            child.stdout.on("data", (d) => { out += d; });
+            child.stderr.on("data", (d) => { out += d; });
+            child.on("close", (code) => resolve({ code: code ?? -1, out }));
+        });
+        try {
+            const base = `http://127.0.0.1:${port}`;
+            expect(await run(`${base}/build`, good)).toEqual({ code: 0, out: "-rwxr-xr-x\n" });
+            const bad = await run(`${base}/build`, "d".repeat(64));
+            expect(bad.code).toBe(1);
+            expect(bad.out).toContain(`warning: node-1a's build fetched from ${base}/build has sha256 ${good}, not ${"d".repeat(64)}: compiling here`);
+            const missing = await run(`${base}/other`, good);
+            expect(missing.code).toBe(1);
+            expect(missing.out).toMatch(/warning: cannot fetch node-1a's build \(.*404.*\): compiling here/);
+            const unknown = await run(`${base}/build`, "");
+            expect(unknown).toEqual({ code: 1, out: "warning: node-1a printed no sha256 for its build: compiling here\n" });
+        } finally {
+            server.close();
+        }
+    });
+
     test("a reinstalled node (a new host key, or a raised generation) gets the tarball pushed again", () => {
         const sourced = specOf((c) => { c.nginx = { sourceFile: "/tmp/nginx.tgz" }; });
         const node = sourced.pairs[0].nodes[0];
@@ -174,6 +240,9 @@ describe("nginx sites role", () => {
         expect(internal).toContain(`allow ${b.internalAddress};`);
         expect(internal).toContain("allow 192.0.2.0/24;");
         expect(internal).toMatch(/allow 192\.0\.2\.0\/24;\n\s+deny all;/);
+        // the node's nginx build: for its peer only, read-only
+        expect(internal).toContain(`location ^~ /.pairstore/nginx-build/ {\n        allow ${b.internalAddress};\n        deny all;\n`);
+        expect(internal).toMatch(/limit_except GET \{ deny all; \}\n\s+default_type application\/octet-stream;\n\s+alias \/var\/lib\/pairstore-nginx\/builds\/;/);
         expect(internal).toContain("dav_methods DELETE MOVE;");
         expect(internal).toContain("dav_methods PUT;");
         expect(internal).toContain("create_full_put_path on;");

@@ -170,7 +170,9 @@ describe("program() under mocks", () => {
         for (const [a, b] of [["node-1a", "node-1b"], ["node-2a", "node-2b"]]) {
             expect(cmd(`${a}-packages`).dependencies).toEqual([]);
             expect(cmd(`${b}-packages`).dependencies).toEqual([]);
-            expect(cmd(`${b}-nginx-build`).dependencies).toEqual([cmd(`${b}-packages`).urn]);
+            expect(cmd(`${a}-nginx-build`).dependencies).toEqual([cmd(`${a}-packages`).urn]);
+            // the second node installs the first node's build once the first is healthy (its base steps wait for that anyway)
+            expect([...cmd(`${b}-nginx-build`).dependencies].sort()).toEqual([cmd(`${b}-packages`).urn, cmd(`${a}-nginx-build`).urn, cmd(`${a}-health`).urn].sort());
             expect(cmd(`${a}-kernel-modules`).dependencies).toEqual([cmd(`${a}-nginx-build`).urn]);
             expect(cmd(`${b}-kernel-modules`).dependencies).toEqual([cmd(`${b}-nginx-build`).urn, cmd(`${a}-health`).urn]);
         }

@@ -7,7 +7,7 @@ import type { ClusterSpec, NodeSpec } from "../../config";
 import { fileStep, serviceStep, type GateNeeds, type StepSpec } from "../../step/step";
 import { digest, render, shq, shqList } from "../../step/template";
 import {
-    CLIENT_LIMITS_NFT, CLIENT_LIMITS_UNIT, HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
+    CLIENT_LIMITS_NFT, CLIENT_LIMITS_UNIT, HEALTH_PATH, INTERNAL_DIR, NGINX_BIN, NGINX_BUILDS_DIR, NGINX_BUILDS_PATH, NGINX_CONF_DIR, NGINX_LIVE_CONF, NGINX_PID, NGINX_UNIT, NGINX_VAR_DIR, UNIT_DIR,
     domainRootOf, domainTmpOf, logDirOf, readyFileOf, tombstonesOf,
 } from "../../lib/paths";
 import { secureLinkSecretProblem } from "../../lib/secure-link";
@@ -166,6 +166,8 @@ export function renderSite(
         log_dir: logDirOf(domain.name),
         secure_link_prefix: spec.secureLinkPrefix,
         health_path: HEALTH_PATH,
+        builds_path: NGINX_BUILDS_PATH,
+        builds_dir: NGINX_BUILDS_DIR,
         max_upload_size: spec.nginx.maxUploadSize,
         uploader_allow: spec.uploaders.map((u) => `    allow ${u};`).join("\n"),
         extra_public_config: extra === "" ? "" : `    # nginx.extraPublicConfig\n${extra.split("\n").map((l) => `    ${l}`).join("\n")}\n`,
