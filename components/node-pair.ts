@@ -4,7 +4,8 @@
 //   0. both nodes' prepare steps at once (packages, the nginx build: nothing
 //      a node serves with changes; the binary swap is rolled with the rest),
 //      but the second node installs the first node's nginx build, once the
-//      first is healthy, instead of compiling it again;
+//      first is healthy, instead of compiling it again (and a joining pair's
+//      first node an existing pair's: NodePairArgs.buildFrom);
 //   1. the first node's base steps, ending with its health gate;
 //   2. the second node's base steps (both rsyncds now answer);
 //   3. the first node's, then the second node's "merge" step: each copies
@@ -38,6 +39,8 @@ export interface NodePairArgs {
     runId: string;
     /** Where the pair sends what it does not serve, and its shard moves in this run (roles/moves/steps.ts pairRouting); default none. */
     routing?: PairRouting;
+    /** A node of another pair whose nginx build the first node installs (a joining pair's: an existing pair's first node); default none (it compiles). */
+    buildFrom?: StorageNode;
 }
 
 export class NodePair extends pulumi.ComponentResource {
@@ -49,7 +52,7 @@ export class NodePair extends pulumi.ComponentResource {
     public ready: pulumi.Resource[];
 
     constructor(name: string, args: NodePairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { secrets, runId, routing, ...plain } = args;
+        const { secrets, runId, routing, buildFrom, ...plain } = args;
         // routing stays out of the inputs: it lists every other pair (the inputs would grow with the square of the pairs)
         super("pairstore:index:NodePair", name, { ...plain, incoming: routing?.incoming ?? [] }, opts);
         const [a, b] = args.pair.nodes;
@@ -57,7 +60,7 @@ export class NodePair extends pulumi.ComponentResource {
         const common = {
             pair: args.pair.name, settings: args.settings, secrets, owner: a.name, runId, routing: args.routing ?? NO_ROUTING,
         };
-        const first = new StorageNode(a.name, { ...common, node: a, peer: b }, { parent: this });
+        const first = new StorageNode(a.name, { ...common, node: a, peer: b, buildFrom }, { parent: this });
         const second = new StorageNode(b.name, { ...common, node: b, peer: a, rollAfter: [first.healthGate], buildFrom: first }, { parent: this });
         let after: pulumi.Resource[] = [second.healthGate];
         for (const phase of ["merge", "activate"] as const) {

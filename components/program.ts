@@ -55,9 +55,14 @@ export function program() {
     const runId = `${new Date().toISOString()} ${randomBytes(4).toString("hex")}`;
     const nodePairs = new Map<string, NodePair>();
     const drops = new Map<string, string[]>();
-    for (const pair of pairs) {
+    // A pair joining a running cluster installs the nginx build of the first pair already there
+    // (its first node, once healthy) instead of compiling it: those pairs are registered first.
+    const joining = (p: { name: string }) => shards.pinned && shards.added.includes(p.name);
+    const donorPair = pairs.find((p) => !joining(p))?.name;
+    for (const pair of [...pairs.filter((p) => !joining(p)), ...pairs.filter(joining)]) {
         const routing = pairRouting(shards, pairs, pair.name);
-        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, secrets, runId, routing }));
+        const buildFrom = joining(pair) && donorPair ? nodePairs.get(donorPair)!.nodes[0] : undefined;
+        nodePairs.set(pair.name, new NodePair(pair.name, { pair, settings, secrets, runId, routing, buildFrom }));
         drops.set(pair.name, routing.drops.map((d) => d.pair));
     }
     // A pair taking shards copies them once the pairs it copies from have let it read (their allow lists).

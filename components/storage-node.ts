@@ -27,7 +27,7 @@ export interface StorageNodeArgs {
     routing: PairRouting;
     /** What the node's "base" steps wait for besides its own "prepare" steps (the peer's health gate, to roll); default nothing. */
     rollAfter?: pulumi.Resource[];
-    /** The node whose nginx build it installs once that node is healthy (its pair's first node, for the second); default none. */
+    /** The node whose nginx build it installs once that node is healthy (see NodePairArgs.buildFrom); default none (it compiles). */
     buildFrom?: StorageNode;
 }
 
@@ -42,6 +42,7 @@ export class StorageNode extends pulumi.ComponentResource {
     public readonly steps: Record<string, StepResource> = {};
 
     private readonly pending: StepSpec[];
+    private readonly donorOf: { node: NodeSpec; settings: NodeSettings };
     private readonly resourceName: string;
     private readonly connection: command.types.input.remote.ConnectionArgs;
     private readonly cmdOpts: { user: string; check: boolean; generation: number };
@@ -61,13 +62,14 @@ export class StorageNode extends pulumi.ComponentResource {
         this.nodeName = args.node.name;
         this.resourceName = name;
         const { node, settings } = args;
+        this.donorOf = { node, settings };
         this.connection = sshConnection(node.ssh, sshPrivateKey);
         this.cmdOpts = { user: node.ssh.user, check: settings.checkMode, generation: node.generation };
         const steps = nodeSteps(settings, node, args.peer, {
             secureLinkSecret,
             heartbeatAuthKey,
             rsyncSecret: rsyncSecret === undefined ? undefined : pulumi.secret(rsyncSecret),
-        }, { owner: args.owner, runId, routing: args.routing, buildDonor: buildFrom?.buildDonor(args.peer, settings) });
+        }, { owner: args.owner, runId, routing: args.routing, buildDonor: buildFrom?.buildDonor() });
         this.pending = steps.filter((s) => s.phase !== "prepare" && s.phase !== "base");
         const prepared = this.chain(steps.filter((s) => s.phase === "prepare"), []);
         // The base phase ends with the health gate, a script step.
@@ -77,15 +79,16 @@ export class StorageNode extends pulumi.ComponentResource {
     }
 
     /**
-     * This node as the build donor of `node`'s peer: its build's URL and the
-     * sha256 its nginx-build step printed, known once its health gate passed
-     * (nginx serves the build then), so the peer's build step waits for both.
+     * This node as a build donor: its build's URL and the sha256 its
+     * nginx-build step printed, known once its health gate passed (nginx
+     * serves the build then), so the taker's build step waits for both.
      */
-    buildDonor(self: NodeSpec, settings: NodeSettings): BuildDonor {
+    buildDonor(): BuildDonor {
         const build = this.steps["nginx-build"] as command.remote.Command;
+        const { node, settings } = this.donorOf;
         return {
             name: this.nodeName,
-            url: nginxBuildUrl(self, settings.domains[0].internalPort, nginxBuildId(settings)),
+            url: nginxBuildUrl(node, settings.domains[0].internalPort, nginxBuildId(settings)),
             sha256: pulumi.all([build.stdout, this.healthGate.stdout]).apply(([out]) => nginxBuildSha(out)),
         };
     }

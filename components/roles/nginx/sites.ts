@@ -167,6 +167,8 @@ export function renderSite(
         secure_link_prefix: spec.secureLinkPrefix,
         health_path: HEALTH_PATH,
         builds_path: NGINX_BUILDS_PATH,
+        // its peer, and a joining pair's first node (NodePairArgs.buildFrom): every other pair's nodes
+        builds_allow: [peer.internalAddress, ...routing.routes.flatMap((r) => r.addresses)].map((a) => `        allow ${a};\n`).join(""),
         builds_dir: NGINX_BUILDS_DIR,
         max_upload_size: spec.nginx.maxUploadSize,
         uploader_allow: spec.uploaders.map((u) => `    allow ${u};`).join("\n"),
