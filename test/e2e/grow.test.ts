@@ -6,7 +6,7 @@
 // address it resolves to) and an upload loop (new files, through whichever
 // node the shard name resolves to) run the whole time: no read may fail, no
 // upload may be lost, and every file ends on both nodes of the pair serving it.
-import { type Dirent, readdirSync } from "fs";
+import { type Dirent, existsSync, readdirSync, readFileSync } from "fs";
 import path from "path";
 import { setTimeout as sleep } from "timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -242,6 +242,12 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
                 abort.abort();
                 expect(await run, "the first apply, killed mid-copy (if it finished first: lower replication.moveBwLimit)").toBe("killed");
                 expect(atKill, "files node-3a held when the apply was killed").toBeGreaterThan(0);
+                // pair-3 compiled no nginx: node-3a installed node-1a's build, node-3b node-3a's (a compile keeps its source tarball)
+                const nginxOf = (n: string) => sha256(readFileSync(pathOn(n, "/usr/local/sbin/nginx")));
+                for (const n of ["node-3a", "node-3b"]) {
+                    expect(existsSync(pathOn(n, "/var/cache/pairstore/nginx")), `${n} compiled nginx`).toBe(false);
+                    expect(nginxOf(n), `${n}'s nginx`).toBe(nginxOf("node-1a"));
+                }
                 // write-once across the move: a name the old pair holds and node-3a has not copied yet is refused there
                 const to3 = growPlan(planShards(["pair-1", "pair-2"], 1), "pair-3").shards.filter((x) => x.pair === "pair-3").map((x) => x.shard);
                 const d = LAB_DOMAINS[0];
