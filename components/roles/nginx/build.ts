@@ -50,9 +50,10 @@ export function nginxBuildId(spec: Pick<ClusterSpec, "nginx">): string {
 }
 
 /**
- * The node whose build a node installs instead of compiling it (the pair's
- * first node, for its second: the second waits for the first's health gate
- * before its base steps anyway, so waiting for its build costs nothing).
+ * The node whose build a node installs instead of compiling it: the pair's
+ * first node, for its second (which waits for the first's health gate before
+ * its base steps anyway, so waiting for its build costs nothing), and the
+ * first existing pair's first node, for a joining pair's first node.
  */
 export interface BuildDonor {
     /** The donor's node name (for messages). */
@@ -63,7 +64,7 @@ export interface BuildDonor {
     sha256: pulumi.Input<string>;
 }
 
-/** The URL of `node`'s copy of build `buildId` on its internal port (the peer is allowed there). */
+/** The URL of `node`'s copy of build `buildId` on its internal port (the cluster's nodes are allowed there). */
 export function nginxBuildUrl(node: Pick<NodeSpec, "internalAddress">, internalPort: number, buildId: string): string {
     return `http://${node.internalAddress}:${internalPort}${NGINX_BUILDS_PATH}${buildId}`;
 }
