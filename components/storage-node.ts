@@ -42,7 +42,8 @@ export class StorageNode extends pulumi.ComponentResource {
     public readonly steps: Record<string, StepResource> = {};
 
     private readonly pending: StepSpec[];
-    private readonly donorOf: { node: NodeSpec; settings: NodeSettings };
+    /** Where this node serves its nginx build to the nodes that install it (see buildDonor). */
+    private readonly buildUrl: string;
     private readonly resourceName: string;
     private readonly connection: command.types.input.remote.ConnectionArgs;
     private readonly cmdOpts: { user: string; check: boolean; generation: number };
@@ -62,7 +63,7 @@ export class StorageNode extends pulumi.ComponentResource {
         this.nodeName = args.node.name;
         this.resourceName = name;
         const { node, settings } = args;
-        this.donorOf = { node, settings };
+        this.buildUrl = nginxBuildUrl(node, settings.domains[0].internalPort, nginxBuildId(settings));
         this.connection = sshConnection(node.ssh, sshPrivateKey);
         this.cmdOpts = { user: node.ssh.user, check: settings.checkMode, generation: node.generation };
         const steps = nodeSteps(settings, node, args.peer, {
@@ -85,10 +86,9 @@ export class StorageNode extends pulumi.ComponentResource {
      */
     buildDonor(): BuildDonor {
         const build = this.steps["nginx-build"] as command.remote.Command;
-        const { node, settings } = this.donorOf;
         return {
             name: this.nodeName,
-            url: nginxBuildUrl(node, settings.domains[0].internalPort, nginxBuildId(settings)),
+            url: this.buildUrl,
             sha256: pulumi.all([build.stdout, this.healthGate.stdout]).apply(([out]) => nginxBuildSha(out)),
         };
     }

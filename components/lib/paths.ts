@@ -33,7 +33,7 @@ export const NGINX_CONF_DIR = "/etc/pairstore/nginx";
 export const NGINX_LIVE_CONF = `${NGINX_CONF_DIR}/live/nginx.conf`;
 /** nginx's own temp directories and its main error log. */
 export const NGINX_VAR_DIR = "/var/lib/pairstore-nginx";
-/** Where a node keeps a copy of its installed nginx build, by build id, for its peer to install (served on the internal port). */
+/** Where a node keeps a copy of its installed nginx build, by build id, for other nodes to install (served on the internal port). */
 export const NGINX_BUILDS_DIR = `${NGINX_VAR_DIR}/builds`;
 /** The internal port's path of NGINX_BUILDS_DIR. */
 export const NGINX_BUILDS_PATH = "/.pairstore/nginx-build/";

@@ -5,11 +5,12 @@
 # does not apply stops it naming the version; the new binary replaces the old
 # one only after it passes `nginx -t` with the configuration it will run (the
 # service step restarts it).
-# A node with a donor (its pair's first node) installs the donor's build of
-# the same id instead of compiling it: fetched from the donor's internal port
-# and kept only when its sha256 is the one the donor's own step printed (the
-# first line of stdin); otherwise it compiles, as without a donor. Every node
-# keeps a copy of its build for its peer and prints its sha256.
+# A node with a donor (its pair's first node; for a joining pair's first
+# node, the first existing pair's) installs the donor's build of the same id
+# instead of compiling it: fetched from the donor's internal port and kept
+# only when its sha256 is the one the donor's own step printed (the first
+# line of stdin); otherwise it compiles, as without a donor. Every node keeps
+# a copy of its build for the nodes that install it and prints its sha256.
 VERSION={{version}}
 SHA256={{sha256}}
 URL={{url}}
@@ -97,10 +98,10 @@ elif change "build nginx $VERSION (build ${current:-none} -> $BUILD_ID)"; then
     rm -rf "$build"
     echo "built: $("$BIN" -v 2>&1)"
 fi
-# The copy the peer installs (the current build only), and its sha256 for the peer's step.
+# The copy other nodes install (the current build only), and its sha256 for their steps.
 copy=$BUILDS/$BUILD_ID
 if [ -x "$BIN" ] && [ "$(cat "$ID_FILE" 2>/dev/null || true)" = "$BUILD_ID" ]; then
-    if ! cmp -s "$BIN" "$copy" 2>/dev/null && change "keep a copy of build $BUILD_ID for the peer"; then
+    if ! cmp -s "$BIN" "$copy" 2>/dev/null && change "keep a copy of build $BUILD_ID for the nodes that install it"; then
         mkdir -p "$BUILDS" && install -m 0644 "$BIN" "$copy.tmp" && mv -f "$copy.tmp" "$copy" || fail "cannot keep $copy"
     fi
     [ "$CHECK" = 1 ] || find "$BUILDS" -mindepth 1 -maxdepth 1 ! -name "$BUILD_ID" -exec rm -f {} +
