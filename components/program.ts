@@ -88,6 +88,11 @@ export function program() {
         pulumi.log.warn(`${why}: pin the plan in force (stack output shardPlan) so the next change grows from it: ${pin}`);
     }
 
+    if (shards.copiedByHand.length > 0) {
+        pulumi.log.warn(`${NAMESPACE}:shardsCopiedByHand lets shards ${shards.copiedByHand.join(" ")} change pair without their files in this apply; ` +
+            `remove it once applied, so that the nodes check these shards again: pulumi config rm ${NAMESPACE}:shardsCopiedByHand`);
+    }
+
     const shardDns: ShardDns[] = [];
     if (dns) {
         const tsigSecret = dns.rfc2136 ? config.requireSecret("dnsTsigSecret") : undefined;

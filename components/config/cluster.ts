@@ -70,7 +70,7 @@ export const DEFAULTS = {
 export const KNOWN_KEYS = [
     "domains", "pairs", "dataRoot", "publicPort", "extraPackages", "sysctl", "nofile", "logs",
     "checkMode", "sshPrivateKey", "allowUnpinnedHostKeys", "nginx", "uploaders", "secureLinkSecret", "secureLinkPrefix",
-    "shardDigits", "shards", "dns", "dnsTsigSecret", "replication", "rsyncSecret",
+    "shardDigits", "shards", "shardsCopiedByHand", "dns", "dnsTsigSecret", "replication", "rsyncSecret",
     "heartbeat", "heartbeatAuthKey",
 ] as const;
 
@@ -136,7 +136,7 @@ export function parseClusterConfig(raw: RawConfig, facts: ConfigFacts): ClusterS
     const heartbeat = parseHeartbeat(raw.heartbeat, key("heartbeat"), bad);
     checkVirtualIps(pairs, heartbeat, bad);
     checkHeartbeatPaths(pairs, heartbeat, bad);
-    const shards = parseShards(raw.shardDigits, raw.shards, pairs, bad);
+    const shards = parseShards(raw.shardDigits, raw.shards, raw.shardsCopiedByHand, pairs, bad);
     const dns = parseDns(raw.dns, domains, facts, allowUnpinned, bad);
 
     if (problems.length > 0) throw new ConfigError(problems);

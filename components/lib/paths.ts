@@ -122,6 +122,8 @@ export function readyFileOf(domain: string): string {
 export const REPLICATION_STATE_DIR = "/var/lib/pairstore/replication";
 /** Folders ("/4/") of the shards whose copies the node dropped (moves/drop-unserved.sh): lsyncd replays no removal there. */
 export const DROPPED_DIRS = `${REPLICATION_STATE_DIR}/dropped-dirs`;
+/** The shard plan a node last applied ("<shard> <pair>" lines), under the steps' state directory (/var/lib/pairstore): moves/shard-plan.sh. */
+export const SHARD_PLAN_FILE = "shard-plan";
 /** The command operators run to compare (and repair) both nodes of a pair. */
 export const VERIFY_BIN = "/usr/local/sbin/pairstore-verify";
 /** heartbeat's configuration directory (ha.cf, haresources, authkeys, resource.d/). */

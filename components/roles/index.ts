@@ -10,7 +10,7 @@ import { kernelGate, kernelRole } from "./kernel/steps";
 import { logsGate, logsRetireStep, logsRole } from "./logs/steps";
 import { nginxBuildRole, type BuildDonor } from "./nginx/build";
 import { nginxGate, nginxSitesRole, type SitesSecrets } from "./nginx/sites";
-import { dropUnservedSteps, NO_ROUTING, shardMoveSteps, type PairRouting } from "./moves/steps";
+import { dropUnservedSteps, NO_ROUTING, shardMoveSteps, shardPlanSteps, type PairRouting } from "./moves/steps";
 import { packagesRole } from "./packages/steps";
 import { REPLICATION_UNITS, replicationGate, replicationRole, replicationVerifyStep, type ReplicationSecrets } from "./replication/steps";
 
@@ -56,7 +56,7 @@ export function nodeGateNeeds(settings: NodeSettings, node: NodeSpec, peer: Node
 }
 
 /**
- * Every step of one node. The "prepare" steps (packages, the nginx build)
+ * Every step of one node. The "prepare" steps (the shard plan kept, packages, the nginx build)
  * run first and on both nodes of a pair at once; the "base" phase ends with
  * the node's health gate (the peer's base steps wait for it, and its
  * revision covers the prepare steps too); the "activate" phase ends with the
@@ -65,12 +65,15 @@ export function nodeGateNeeds(settings: NodeSettings, node: NodeSpec, peer: Node
  */
 export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec, secrets: NodeSecrets, place: NodePlace): StepSpec[] {
     const replication = replicationRole(settings, node, peer, secrets, place);
+    const routing = place.routing ?? NO_ROUTING;
     const base = [
+        // First: a plan that would strand files is refused before anything changes.
+        ...shardPlanSteps(routing),
         ...packagesRole(settings),
         ...kernelRole(settings),
         ...logsRole(settings),
         ...nginxBuildRole(settings, node, place.buildDonor),
-        ...nginxSitesRole(settings, node, peer, secrets, place.owner, place.routing ?? NO_ROUTING),
+        ...nginxSitesRole(settings, node, peer, secrets, place.owner, routing),
         logsRetireStep(settings),
         ...replication.filter((s) => s.phase === "base"),
         ...heartbeatRole(settings, node, peer, secrets),
@@ -89,6 +92,5 @@ export function nodeSteps(settings: NodeSettings, node: NodeSpec, peer: NodeSpec
     });
     // On every apply: recreate and refill a wiped root, compare and repair the pair.
     // Last, when the pair takes shards: copy them (ShardDns waits for it); with dropUnserved, drop copies of other pairs' shards.
-    const routing = place.routing ?? NO_ROUTING;
     return [...base, gate, ...later, replicationGate, replicationVerifyStep(settings, place), ...shardMoveSteps(settings, routing, place.runId), ...dropUnservedSteps(settings, routing, place.runId)];
 }

@@ -155,9 +155,11 @@ describeLab("foundation on the lab hosts", () => {
         const pairs = JSON.parse(labStack()["pairstore:pairs"].value);
         await onHost("node-2b", "echo 'GET /kept HTTP/1.1' >> /var/log/nginx/image.example.com/access.log");
         let restored = false;
+        // pair-1 takes every shard in the plan (a pair that serves shards cannot leave the config) and back, edited by
+        // hand: without their files, which the nodes refuse unless pairstore:shardsCopiedByHand names pair-2's shards.
+        const byHand = { shardsCopiedByHand: JSON.parse(labStack()["pairstore:shards"].value)["pair-2"] };
         try {
-            // (pair-1 takes every shard in the plan: a pair that serves shards cannot leave the config)
-            const shrunk = await applyLab({ pairs: pairs.slice(0, 1), shards: { "pair-1": "0 1 2 3 4 5 6 7 8 9 a b c d e f" } });
+            const shrunk = await applyLab({ pairs: pairs.slice(0, 1), shards: { "pair-1": "0 1 2 3 4 5 6 7 8 9 a b c d e f" }, ...byHand });
             expect(shrunk.ok, shrunk.failed.map((f) => f.message).join("\n")).toBe(true);
             expect(shrunk.deleted).toEqual(expect.arrayContaining(["pair-2", "node-2a-sysctl", "node-2b-logs-mounts", "node-2b-health"]));
             // pair-2's component, its nodes and their steps: nothing of pair-1 or the DNS
@@ -169,13 +171,13 @@ describeLab("foundation on the lab hosts", () => {
             // Nothing lost: the logs were processed before the tmpfs went away.
             expect(await onHost("node-2b", "zcat /var/log/pairstore-archive/image.example.com/access-*.log.gz")).toContain("GET /kept");
 
-            const back = await applyLab();
+            const back = await applyLab(byHand);
             restored = back.ok;
             expect(back.ok, back.failed.map((f) => f.message).join("\n")).toBe(true);
             expect(back.created.filter((n) => n.startsWith("node-2")).sort()).toEqual(steps.sort());
             expect(await onHost("node-2b", "systemctl is-active pairstore-logs.timer")).toBe("active");
         } finally {
-            if (!restored) await applyLab();
+            if (!restored) await applyLab(byHand);
         }
     }, 900_000); // two whole-pair applies
 

@@ -272,9 +272,30 @@ describeLab("grow and shrink the lab under traffic (lab hosts)", () => {
             if (applies === 2) {
                 const moved = [...(r.stdout["node-3a-shard-move"] ?? "").matchAll(/: copy (\d+) files/g)].reduce((n, m) => n + Number(m[1]), 0);
                 resumedCopies = moved;
+                if (r.ok) await undoRefused();
             }
             if (!r.ok) console.error(`grow: apply failed:\n${r.failed.map((f) => `${f.name}: ${f.message}`).join("\n")}`);
             return r.ok;
+        };
+        // pair-3 serves its shards (their records point at it) and the plan is not pinned yet: taking it out of
+        // pairstore:pairs would give them back to the old pairs without what was uploaded to it. Every old
+        // node refuses, first thing, naming the shards, the plan to pin and the key; nothing changes or is
+        // deleted anywhere (the read loop, still running, sees no failure).
+        const undoRefused = async () => {
+            const pairs = (JSON.parse(labStack()["pairstore:pairs"].value) as Array<{ name: string }>).filter((p) => p.name !== "pair-3");
+            const undo = await applyLab({ pairs });
+            expect(undo.ok, "the apply without pair-3 fails").toBe(false);
+            // (the first failure stops the run: the other nodes' checks may not have started)
+            const guards = [...nodesOf("pair-1"), ...nodesOf("pair-2")].map((n) => `${n}-shard-plan`);
+            expect(undo.failed.length).toBeGreaterThan(0);
+            expect(undo.failed.filter((f) => !guards.includes(f.name)), "failed steps other than the plan checks").toEqual([]);
+            const to3 = growPlan(planShards(["pair-1", "pair-2"], 1), "pair-3").shards.filter((x) => x.pair === "pair-3").map((x) => x.shard);
+            const message = undo.failed[0].message;
+            for (const shard of to3) expect(message).toMatch(new RegExp(`${shard} \\(pair-3 -> pair-[12]\\)`));
+            expect(message).toContain(`pulumi config set pairstore:shardsCopiedByHand '${[...to3].sort().join(" ")}'`);
+            // (the components and the failed checks are listed too)
+            const steps = (names: string[]) => names.filter((n) => !/^(pair-\d|node-\d[ab])$/.test(n) && !undo.failed.some((f) => f.name === n));
+            expect(steps([...undo.created, ...undo.updated, ...undo.deleted]), "steps that ran").toEqual([]);
         };
         // slow enough to be caught copying
         await resizeUnderTraffic(3, "grow", apply, { replication: { moveBwLimit: 256 } });

@@ -14,7 +14,7 @@ test("checkMode: true renders every create/update with CHECK=1, through sudo for
     const records = await recordProgram(() => (program() as Promise<unknown>).catch((e) => { failure = e; }),
         { ...pulumiConfigMap(raw), "pairstore:checkMode": "true" }, SECRET_KEYS);
     const commands = records.filter((r) => r.type === "command:remote:Command");
-    expect(commands.length).toBe(2 * 57);
+    expect(commands.length).toBe(2 * 58);
     for (const c of commands) {
         const inputs = c.inputs as Record<string, string>;
         expect(inputs.create, c.name).toMatch(/^sudo -n bash -c '/);

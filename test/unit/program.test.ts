@@ -67,7 +67,7 @@ describe("program() under mocks", () => {
         }
         const names = commands().map((c) => c.name);
         expect(new Set(names).size).toBe(names.length);
-        expect(names.length).toBe(NODES.length * 57);
+        expect(names.length).toBe(NODES.length * 58);
     });
 
     test("the connection pins the host key and carries host, port and user", () => {
@@ -168,8 +168,11 @@ describe("program() under mocks", () => {
 
     test("both nodes of a pair prepare at once; the second node's base steps start after its own build and the first node's health gate", () => {
         for (const [a, b] of [["node-1a", "node-1b"], ["node-2a", "node-2b"]]) {
-            expect(cmd(`${a}-packages`).dependencies).toEqual([]);
-            expect(cmd(`${b}-packages`).dependencies).toEqual([]);
+            // first of all, each node checks the shard plan against the one it kept
+            expect(cmd(`${a}-shard-plan`).dependencies).toEqual([]);
+            expect(cmd(`${b}-shard-plan`).dependencies).toEqual([]);
+            expect(cmd(`${a}-packages`).dependencies).toEqual([cmd(`${a}-shard-plan`).urn]);
+            expect(cmd(`${b}-packages`).dependencies).toEqual([cmd(`${b}-shard-plan`).urn]);
             expect(cmd(`${a}-nginx-build`).dependencies).toEqual([cmd(`${a}-packages`).urn]);
             // the second node installs the first node's build once the first is healthy (its base steps wait for that anyway)
             expect([...cmd(`${b}-nginx-build`).dependencies].sort()).toEqual([cmd(`${b}-packages`).urn, cmd(`${a}-nginx-build`).urn, cmd(`${a}-health`).urn].sort());

@@ -6,9 +6,11 @@
 // lets it read its rsyncd refill modules (replication/steps.ts). Once the
 // new plan is pinned, a pair with dropUnserved removes its copies of shards
 // it no longer serves, verified against the pair serving them. nginx's side
-// (shardUriPattern, the routes) is in nginx/sites.ts. Pure data and two steps.
+// (shardUriPattern, the routes) is in nginx/sites.ts. Every node keeps the
+// plan in force and refuses a shard changing pair without its files
+// (shardPlanSteps). Pure data and three steps.
 import type { ClusterSpec, PairSpec } from "../../config";
-import { DROPPED_DIRS, INTERNAL_DIR, REPLICA_GROUP, RSYNC_PASSWORD, RSYNC_USER, WEB_USER } from "../../lib/paths";
+import { DROPPED_DIRS, INTERNAL_DIR, REPLICA_GROUP, RSYNC_PASSWORD, RSYNC_USER, SHARD_PLAN_FILE, WEB_USER } from "../../lib/paths";
 import type { ScriptStep } from "../../step/step";
 import { render, shq, shqList } from "../../step/template";
 
@@ -46,6 +48,16 @@ export interface ShardDrop {
     shards: string[];
 }
 
+/** The plan in force as every node keeps it, and what may change a shard's pair (see shardPlanSteps). */
+export interface PlanGuard {
+    /** "<shard> <pair>" per shard of the plan in force, sorted by shard. */
+    plan: string[];
+    /** "<shard> <from> <to>" per move of this run. */
+    moves: string[];
+    /** Shards that may change pair without a copy (pairstore:shardsCopiedByHand). */
+    copiedByHand: string[];
+}
+
 /** What one node knows of the other pairs in this run (both nodes of a pair get the same). */
 export interface PairRouting {
     /** Shards its pair takes: copied to the node before their DNS records change, read from the old pair while missing. */
@@ -56,9 +68,11 @@ export interface PairRouting {
     routes: PairRoute[];
     /** With pairs[].dropUnserved: the shards other pairs serve (none moving here), by pair; else empty. */
     drops: ShardDrop[];
+    /** The plan the node keeps, checked against the one it kept (shardPlanSteps); none: no shard-plan step. */
+    guard?: PlanGuard;
 }
 
-/** A single pair, or a plan not known: nothing goes elsewhere. */
+/** A single pair, or a plan not known: nothing goes elsewhere (and no plan is kept). */
 export const NO_ROUTING: PairRouting = { incoming: [], readers: [], routes: [], drops: [] };
 
 /**
@@ -69,7 +83,9 @@ export const NO_ROUTING: PairRouting = { incoming: [], readers: [], routes: [], 
  * pinned (the old pair serves them until their DNS records change, and
  * clients with cached DNS after that).
  */
-export function pairRouting(shards: Pick<ClusterSpec["shards"], "plan" | "moves">, pairs: PairSpec[], pair: string): PairRouting {
+export function pairRouting(
+    shards: Pick<ClusterSpec["shards"], "plan" | "moves"> & Partial<Pick<ClusterSpec["shards"], "copiedByHand">>, pairs: PairSpec[], pair: string,
+): PairRouting {
     const byName = new Map(pairs.map((p) => [p.name, p]));
     const addresses = (name: string) => byName.get(name)!.nodes.map((n) => n.internalAddress) as [string, string];
     const { moves } = shards;
@@ -89,7 +105,12 @@ export function pairRouting(shards: Pick<ClusterSpec["shards"], "plan" | "moves"
     const drops = byName.get(pair)!.dropUnserved
         ? others.map((p) => ({ pair: p.name, addresses: addresses(p.name), shards: servesOf(p.name).filter((s) => !arriving.has(s)) })).filter((d) => d.shards.length > 0)
         : [];
-    return { incoming, readers, routes, drops };
+    const guard = {
+        plan: shards.plan.shards.map((s) => `${s.shard} ${s.pair}`).sort(),
+        moves: moves.map((m) => `${m.shard} ${m.from} ${m.to}`),
+        copiedByHand: shards.copiedByHand ?? [],
+    };
+    return { incoming, readers, routes, drops, guard };
 }
 
 type MoveSettings = Pick<ClusterSpec, "domains" | "dataRoot" | "replication" | "secureLinkPrefix">;
@@ -110,6 +131,25 @@ function rsyncSettings(spec: MoveSettings) {
         password_file: shq(RSYNC_PASSWORD),
         dropped_dirs: shq(DROPPED_DIRS),
     };
+}
+
+/**
+ * The node's shard-plan step, its first (phase "prepare", before anything it
+ * serves with changes): keeps the plan in force on the node and refuses,
+ * changing nothing, a plan in which a shard changes pair without its files
+ * (files/moves/shard-plan.sh). None without a guard.
+ */
+export function shardPlanSteps(routing: PairRouting): ScriptStep[] {
+    if (!routing.guard) return [];
+    const { plan, moves, copiedByHand } = routing.guard;
+    return [{
+        kind: "script",
+        name: "shard-plan",
+        phase: "prepare",
+        script: render("moves/shard-plan.sh", { plan_file: SHARD_PLAN_FILE, moves: shqList(moves), by_hand: shqList(copiedByHand) }),
+        stdin: plan.map((l) => `${l}\n`).join(""),
+        deleteScript: render("steps/file-delete.sh", { path: `"$STATE_DIR"/${SHARD_PLAN_FILE}` }),
+    }];
 }
 
 /**
