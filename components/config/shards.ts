@@ -31,11 +31,8 @@ const key = (k: string) => `${NAMESPACE}:${k}`;
 export function parseCopiedByHand(raw: unknown, bad: (m: string) => void): string[] {
     const k = key("shardsCopiedByHand");
     if (raw === undefined) return [];
-    let value = raw;
-    if (typeof raw === "string" && raw.trim().startsWith("[")) {
-        try { value = JSON.parse(raw); } catch { /* reported below as not a shard */ }
-    }
-    const list = typeof value === "string" ? value.trim().split(/\s+/).filter((s) => s !== "") : value;
+    // A list arrives parsed (readClusterSpec parses config text as JSON); "6 e" stays text.
+    const list = typeof raw === "string" ? raw.trim().split(/\s+/).filter((s) => s !== "") : raw;
     if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) {
         bad(`${k} must list shards, for example "6 e": pulumi config set ${k} '6 e'`);
         return [];

@@ -83,9 +83,7 @@ export const NO_ROUTING: PairRouting = { incoming: [], readers: [], routes: [], 
  * pinned (the old pair serves them until their DNS records change, and
  * clients with cached DNS after that).
  */
-export function pairRouting(
-    shards: Pick<ClusterSpec["shards"], "plan" | "moves"> & Partial<Pick<ClusterSpec["shards"], "copiedByHand">>, pairs: PairSpec[], pair: string,
-): PairRouting {
+export function pairRouting(shards: Pick<ClusterSpec["shards"], "plan" | "moves" | "copiedByHand">, pairs: PairSpec[], pair: string): PairRouting {
     const byName = new Map(pairs.map((p) => [p.name, p]));
     const addresses = (name: string) => byName.get(name)!.nodes.map((n) => n.internalAddress) as [string, string];
     const { moves } = shards;
@@ -108,7 +106,7 @@ export function pairRouting(
     const guard = {
         plan: shards.plan.shards.map((s) => `${s.shard} ${s.pair}`).sort(),
         moves: moves.map((m) => `${m.shard} ${m.from} ${m.to}`),
-        copiedByHand: shards.copiedByHand ?? [],
+        copiedByHand: shards.copiedByHand,
     };
     return { incoming, readers, routes, drops, guard };
 }
